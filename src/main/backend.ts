@@ -1,0 +1,76 @@
+// Implements HearthApi from the services. Every transport (direct calls in the CLI, WebSocket in
+// serve mode, Electron IPC) gets this one object; inputs are checked against the contract here
+// too, so a direct call and a remote one fail the same way.
+import { methods, type HearthApi, type MethodName } from '../shared/api'
+import { parseInput } from '../shared/rpc'
+import type { Context } from './context'
+import { createHub } from './hub'
+import { openSettings } from './settings'
+import type { Env } from './paths'
+import { createCatalogService } from './services/catalog'
+import { createResidencyService } from './services/pagecache'
+import { createTelemetryService } from './services/telemetry'
+import { catalogApi } from './api/catalog'
+import { residencyApi } from './api/residency'
+import { telemetryApi } from './api/telemetry'
+import { jobsApi } from './api/jobs'
+
+export interface Backend extends HearthApi {
+  readonly ctx: Context
+  /** Scans, then starts watchers and the 1 Hz samplers (the long-running front ends call this). */
+  start(): Promise<void>
+  stop(): Promise<void>
+}
+
+export interface BackendOptions {
+  env?: Env
+}
+
+export async function createBackend(opts: BackendOptions = {}): Promise<Backend> {
+  const env = opts.env ?? process.env
+  const hub = createHub()
+  const settings = await openSettings(env)
+  const catalog = createCatalogService({ env, hub, settings })
+  const residency = createResidencyService({ hub, catalog })
+  const telemetry = createTelemetryService({ hub })
+  const ctx: Context = { env, hub, settings, catalog, residency, telemetry }
+
+  const impl: Omit<HearthApi, 'subscribe'> = {
+    ...catalogApi(ctx),
+    ...residencyApi(ctx),
+    ...telemetryApi(ctx),
+    ...jobsApi(ctx),
+  }
+
+  const api = {} as Record<string, unknown>
+  for (const name of Object.keys(methods) as MethodName[]) {
+    const fn = impl[name] as ((input: unknown) => Promise<unknown>) | undefined
+    if (!fn) throw new Error(`backend: contract method ${name} has no implementation`)
+    api[name] = (input?: unknown) => {
+      try {
+        return fn(parseInput(name, input))
+      } catch (err) {
+        return Promise.reject(err)
+      }
+    }
+  }
+
+  let started = false
+  return Object.assign(api as unknown as HearthApi, {
+    ctx,
+    subscribe: hub.subscribe,
+    async start() {
+      if (started) return
+      started = true
+      await catalog.scan()
+      await catalog.start()
+      residency.start()
+      telemetry.start()
+    },
+    async stop() {
+      catalog.stop()
+      residency.stop()
+      telemetry.stop()
+    },
+  })
+}

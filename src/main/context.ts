@@ -1,0 +1,62 @@
+// The seams between the services and the backend. Each service folder implements one of these;
+// src/main/api/*.ts turn them into the contract's methods.
+import type {
+  Catalog,
+  FileResidency,
+  HeatStrip,
+  MemorySample,
+  ModelResidency,
+} from '../shared/api'
+import type { Hub } from './hub'
+import type { SettingsStore } from './settings'
+import type { Env } from './paths'
+
+/** A MODEL|PATH argument resolved to files. */
+export interface ResolvedFile {
+  path: string
+  bytes: number
+  modelId?: string
+}
+
+export interface CatalogService {
+  /** The last finished scan (scans at start; empty until then) */
+  current(): Catalog
+  /** Scans every root again; concurrent calls share one scan. Publishes 'catalog'. */
+  scan(): Promise<Catalog>
+  /**
+   * Model ids, unique name fragments (case-insensitive) or file paths → files.
+   * Throws HearthError NOT_FOUND / AMBIGUOUS naming the target and the fix.
+   */
+  resolve(targets: string[]): Promise<ResolvedFile[]>
+  /** Starts watching roots for changes (bounded number of inotify watches). */
+  start(): Promise<void>
+  stop(): void
+}
+
+export interface ResidencyService {
+  ofFile(path: string): Promise<FileResidency>
+  ofFiles(files: ResolvedFile[]): Promise<FileResidency[]>
+  heatStrip(path: string, buckets: number): Promise<HeatStrip>
+  /** Residency of every model of the current catalog */
+  ofModels(): Promise<ModelResidency[]>
+  /** Starts the 1 Hz poll that publishes 'residency' (only what changed) while anyone listens. */
+  start(): void
+  stop(): void
+}
+
+export interface TelemetryService {
+  now(): Promise<MemorySample>
+  history(sinceMs?: number): MemorySample[]
+  /** Starts the 1 Hz sampler that publishes 'memory' and fills the one-hour ring. */
+  start(): void
+  stop(): void
+}
+
+export interface Context {
+  env: Env
+  hub: Hub
+  settings: SettingsStore
+  catalog: CatalogService
+  residency: ResidencyService
+  telemetry: TelemetryService
+}

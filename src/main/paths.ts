@@ -1,0 +1,16 @@
+// Where Hearth keeps its own files, per the XDG base directory spec.
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+
+export interface Env {
+  [key: string]: string | undefined
+}
+
+export function homeDir(env: Env = process.env): string {
+  return env.HOME && env.HOME.length > 0 ? env.HOME : homedir()
+}
+
+export function configDir(env: Env = process.env): string {
+  const base = env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.startsWith('/') ? env.XDG_CONFIG_HOME : join(homeDir(env), '.config')
+  return join(base, 'hearth')
+}

@@ -1,0 +1,115 @@
+// Reads a GGUF file's header (metadata and tensor infos) without touching its weights.
+// @huggingface/gguf does the parsing with ranged reads of the local file.
+import { gguf, GGMLFileQuantizationType } from '@huggingface/gguf'
+import type { GgufFacts } from '../../../shared/api'
+
+export type GgufValue = string | number | boolean | GgufValue[]
+
+export interface GgufTensor {
+  name: string
+  /** Dimensions as GGUF stores them: ne[0] (the row length) first */
+  shape: number[]
+  /** ggml_type number (0 F32, 1 F16, 8 Q8_0, 12 Q4_K, 14 Q6_K …) */
+  type: number
+  /** Offset of its data, relative to the start of the tensor data section */
+  offset: number
+}
+
+export interface GgufHeader {
+  version: number
+  metadata: Record<string, GgufValue>
+  tensors: GgufTensor[]
+  tensorDataOffset: number
+  parameterCount: number
+}
+
+const toNum = (v: unknown): unknown => (typeof v === 'bigint' ? Number(v) : v)
+
+function plain(v: unknown): GgufValue {
+  if (Array.isArray(v)) return v.map(plain)
+  return toNum(v) as GgufValue
+}
+
+/** Throws an Error whose message says why the file is not a readable GGUF. */
+export async function readGgufHeader(path: string): Promise<GgufHeader> {
+  const out = await gguf(path, { allowLocalFile: true, computeParametersCount: true })
+  const metadata: Record<string, GgufValue> = {}
+  for (const [k, v] of Object.entries(out.metadata)) {
+    // The token lists are large and nobody here needs their contents, only their length.
+    if (Array.isArray(v) && k.startsWith('tokenizer.ggml.')) {
+      metadata[`${k}.length`] = v.length
+      continue
+    }
+    metadata[k] = plain(v)
+  }
+  const tensors = out.tensorInfos.map((t) => ({
+    name: t.name,
+    shape: t.shape.map((d) => Number(d)),
+    type: Number(t.dtype),
+    offset: Number(t.offset),
+  }))
+  return {
+    version: Number(metadata.version ?? 0),
+    metadata,
+    tensors,
+    tensorDataOffset: Number(out.tensorDataOffset),
+    parameterCount: out.parameterCount,
+  }
+}
+
+function num(md: Record<string, GgufValue>, key: string): number | undefined {
+  const v = md[key]
+  if (typeof v === 'number') return v
+  // Some architectures store per-layer arrays (e.g. head counts); the first entry stands for all.
+  if (Array.isArray(v) && typeof v[0] === 'number') return v[0]
+  return undefined
+}
+
+/** The facts people look at, from a parsed header. */
+export function ggufFacts(h: GgufHeader): GgufFacts {
+  const md = h.metadata
+  const arch = typeof md['general.architecture'] === 'string' ? (md['general.architecture'] as string) : 'unknown'
+  const a = (k: string) => num(md, `${arch}.${k}`)
+  const ft = num(md, 'general.file_type')
+  const embd = h.tensors.find((t) => t.name === 'token_embd.weight')
+  const facts: GgufFacts = {
+    architecture: arch,
+    parameters: h.parameterCount,
+    fileType: ft !== undefined ? (GGMLFileQuantizationType[ft] ?? `type ${ft}`) : dominantTensorType(h),
+    blockCount: a('block_count') ?? 0,
+    contextLength: a('context_length') ?? 0,
+    embeddingLength: a('embedding_length') ?? 0,
+    headCount: a('attention.head_count') ?? 0,
+    headCountKv: a('attention.head_count_kv') ?? a('attention.head_count') ?? 0,
+  }
+  if (typeof md['general.name'] === 'string') facts.name = md['general.name'] as string
+  const vocab = num(md, `${arch}.vocab_size`) ?? num(md, 'tokenizer.ggml.tokens.length') ?? embd?.shape[1]
+  if (vocab) facts.vocabSize = vocab
+  const experts = a('expert_count')
+  if (experts) facts.expertCount = experts
+  const used = a('expert_used_count')
+  if (used) facts.expertUsedCount = used
+  const swa = a('attention.sliding_window')
+  if (swa) facts.slidingWindow = swa
+  return facts
+}
+
+const ggmlTypeNames: Record<number, string> = {
+  0: 'F32', 1: 'F16', 2: 'Q4_0', 3: 'Q4_1', 6: 'Q5_0', 7: 'Q5_1', 8: 'Q8_0', 10: 'Q2_K', 11: 'Q3_K',
+  12: 'Q4_K', 13: 'Q5_K', 14: 'Q6_K', 15: 'Q8_K', 16: 'IQ2_XXS', 17: 'IQ2_XS', 18: 'IQ3_XXS',
+  19: 'IQ1_S', 20: 'IQ4_NL', 21: 'IQ3_S', 22: 'IQ2_S', 23: 'IQ4_XS', 29: 'IQ1_M', 30: 'BF16',
+  34: 'TQ1_0', 35: 'TQ2_0', 39: 'MXFP4',
+}
+
+/** Without general.file_type, name the type that holds the most elements. */
+function dominantTensorType(h: GgufHeader): string {
+  const byType = new Map<number, number>()
+  for (const t of h.tensors) {
+    const n = t.shape.reduce((a, b) => a * b, 1)
+    byType.set(t.type, (byType.get(t.type) ?? 0) + n)
+  }
+  let best = -1
+  let bestN = -1
+  for (const [t, n] of byType) if (n > bestN) [best, bestN] = [t, n]
+  return ggmlTypeNames[best] ?? (best < 0 ? 'unknown' : `type ${best}`)
+}

@@ -1,0 +1,3 @@
+// The VRAM/RAM planner and GPU telemetry (issue: planner).
+export const plannerMethods = {}
+export interface PlannerTopics {}
