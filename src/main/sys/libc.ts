@@ -1,13 +1,14 @@
 // The one place that loads libc through koffi. Bindings for individual syscalls live beside this
 // file (cachestat.ts, mincore.ts, fadvise.ts …) and import `libc` from here.
 import koffi from 'koffi'
+import type { LibraryHandle } from 'koffi'
 
 export { koffi }
 
-let loaded: koffi.IKoffiLib | null = null
+let loaded: LibraryHandle | null = null
 
 /** libc, loaded once on first use (so code that never calls into it pays nothing). */
-export function libc(): koffi.IKoffiLib {
+export function libc(): LibraryHandle {
   if (!loaded) loaded = koffi.load('libc.so.6')
   return loaded
 }

@@ -1,0 +1,96 @@
+// `hearth`: the command-line twin of the app. Calls the backend directly (no transport).
+import { HearthError } from '../shared/api'
+import { createBackend, type Backend } from './backend'
+import { UsageError, type CliCommand, type CliIo } from './cli/command'
+import { modelsCommand } from './cli/models'
+import { statusCommand } from './cli/status'
+import { serveCommand } from './cli/serve'
+
+// One line per command; each lives in src/main/cli/<name>.ts.
+const commands: CliCommand[] = [
+  modelsCommand,
+  statusCommand,
+  serveCommand,
+]
+
+function help(): string {
+  const w = Math.max(...commands.map((c) => c.usage.length))
+  return [
+    'hearth — keep local LLM model files hot',
+    '',
+    'usage:',
+    ...commands.map((c) => `  ${c.usage.padEnd(w)}  ${c.summary}`),
+    '',
+    'MODEL is a model id or a unique part of its name (see `hearth models`); PATH is a file.',
+  ].join('\n')
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(help() + '\n')
+    return name ? 0 : 2
+  }
+  if (name === '--version' || name === 'version') {
+    process.stdout.write('hearth 0.1.0\n')
+    return 0
+  }
+  const cmd = commands.find((c) => c.name === name)
+  if (!cmd) {
+    process.stderr.write(`hearth: unknown command "${name}"\n\n${help()}\n`)
+    return 2
+  }
+  const abort = new AbortController()
+  let onInterrupt = () => {}
+  const interrupted = new Promise<void>((ok) => (onInterrupt = ok))
+  let interrupts = 0
+  const stop = () => {
+    if (++interrupts > 1) process.exit(130)
+    abort.abort()
+    onInterrupt()
+  }
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
+
+  let backend: Promise<Backend> | undefined
+  const io: CliIo = {
+    out: (t) => process.stdout.write(t.endsWith('\n') ? t : t + '\n'),
+    err: (t) => process.stderr.write(t.endsWith('\n') ? t : t + '\n'),
+    isTTY: Boolean(process.stdout.isTTY),
+    columns: process.stdout.columns || 100,
+    backend: () => (backend ??= createBackend()),
+    interrupted,
+    signal: abort.signal,
+  }
+  try {
+    const code = await cmd.run(rest, io)
+    if (backend) await (await backend).stop()
+    return code
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith?.('ERR_PARSE_ARGS')) {
+      process.stderr.write(`hearth ${name}: ${(err as Error).message}\nusage: ${cmd.usage}\n`)
+      return 2
+    }
+    if (err instanceof HearthError) {
+      process.stderr.write(`hearth ${name}: ${err.message}\n`)
+      return err.code === 'CANCELLED' ? 130 : 1
+    }
+    process.stderr.write(`hearth ${name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+    return 1
+  }
+}
+
+// The bundle is run as a program by bin/hearth.js; importing it for tests runs nothing.
+if (process.env.HEARTH_CLI_MAIN === '1') {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code
+      // Watchers or pending timers must not keep a finished command alive.
+      setTimeout(() => process.exit(code), 50).unref()
+    },
+    (err) => {
+      process.stderr.write(`hearth: ${String(err)}\n`)
+      process.exit(1)
+    },
+  )
+}

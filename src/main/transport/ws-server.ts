@@ -1,0 +1,99 @@
+// The WebSocket transport for `hearth serve`: the same backend as the desktop app, behind a
+// random 256-bit token, with checks against the browser attacks a localhost server invites
+// (DNS rebinding via the Host header, cross-site pages via Origin) and against floods.
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import type { IncomingMessage, Server } from 'node:http'
+import { WebSocketServer, type WebSocket } from 'ws'
+import type { HearthApi } from '../../shared/api'
+import { maxClientMessageBytes, serveConnection, type ServerMessage } from '../../shared/rpc'
+
+export function newToken(): string {
+  return randomBytes(32).toString('hex')
+}
+
+export function tokenMatches(given: string | null | undefined, token: string): boolean {
+  if (typeof given !== 'string') return false
+  const a = Buffer.from(given)
+  const b = Buffer.from(token)
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+/** Host header values this server answers to: its loopback names and the bound address. */
+export function allowedHosts(boundHost: string, port: number): Set<string> {
+  const names = new Set(['127.0.0.1', 'localhost', '[::1]'])
+  names.add(boundHost.includes(':') && !boundHost.startsWith('[') ? `[${boundHost}]` : boundHost)
+  const out = new Set<string>()
+  for (const n of names) out.add(`${n}:${port}`.toLowerCase())
+  return out
+}
+
+export interface RequestCheck {
+  ok: boolean
+  status?: number
+  reason?: string
+}
+
+/** Host must be one of ours; Origin, when a browser sends one, must be this very server. */
+export function checkHostAndOrigin(req: IncomingMessage, hosts: Set<string>): RequestCheck {
+  const host = (req.headers.host ?? '').toLowerCase()
+  if (!hosts.has(host)) return { ok: false, status: 421, reason: `foreign Host header ${JSON.stringify(host)}` }
+  const origin = req.headers.origin
+  if (origin !== undefined) {
+    let originHost = ''
+    try {
+      const u = new URL(origin)
+      originHost = u.protocol === 'http:' || u.protocol === 'https:' ? u.host.toLowerCase() : ''
+    } catch {
+      originHost = ''
+    }
+    if (!hosts.has(originHost)) return { ok: false, status: 403, reason: `foreign Origin ${JSON.stringify(origin)}` }
+  }
+  return { ok: true }
+}
+
+export interface WsOptions {
+  api: HearthApi
+  token: string
+  hosts: () => Set<string>
+  log?: (line: string) => void
+}
+
+export function attachWebSocket(server: Server, opts: WsOptions): WebSocketServer {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxClientMessageBytes })
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://x')
+    const refuse = (status: number, reason: string) => {
+      opts.log?.(`refused WebSocket from ${req.socket.remoteAddress}: ${reason}`)
+      socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+    }
+    if (url.pathname !== '/ws') return refuse(404, `no WebSocket at ${url.pathname}`)
+    const check = checkHostAndOrigin(req, opts.hosts())
+    if (!check.ok) return refuse(check.status ?? 403, check.reason ?? 'refused')
+    if (!tokenMatches(url.searchParams.get('token'), opts.token)) return refuse(401, 'missing or wrong token')
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, opts.api))
+  })
+  return wss
+}
+
+function onConnection(ws: WebSocket, api: HearthApi): void {
+  const send = (msg: ServerMessage) => {
+    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg))
+  }
+  const conn = serveConnection(api, send)
+  ws.on('message', (data, isBinary) => {
+    if (isBinary) {
+      send({ t: 'error', error: { code: 'BAD_INPUT', message: 'binary messages are not accepted; send JSON text' } })
+      return
+    }
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(data.toString())
+    } catch {
+      send({ t: 'error', error: { code: 'BAD_INPUT', message: 'message is not valid JSON' } })
+      return
+    }
+    void conn.onMessage(parsed)
+  })
+  ws.on('close', () => conn.close())
+  ws.on('error', () => conn.close())
+}
