@@ -1,0 +1,160 @@
+// One contract suite, run through every transport: direct calls (the CLI), WebSocket (serve) and
+// IPC (the desktop window, through the same server code Electron's glue feeds). Electron itself
+// cannot start here; its IPC adapter is a few lines in src/main/electron/app.ts.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import WebSocket from 'ws'
+import { HearthError, type HearthApi } from '../../shared/api'
+import { createRpcClient, type ServerMessage } from '../../shared/rpc'
+import { createBackend, type Backend } from '../backend'
+import { startServe, type RunningServer } from '../serve'
+import { createIpcServer } from './ipc'
+
+let home: string
+let backend: Backend
+let server: RunningServer
+const sockets: WebSocket[] = []
+
+beforeAll(async () => {
+  home = mkdtempSync(join(tmpdir(), 'hearth-contract-'))
+  writeFileSync(join(home, 'plain.bin'), Buffer.alloc(1 << 20, 7))
+  backend = await createBackend({ env: { HOME: home, XDG_CONFIG_HOME: join(home, '.config'), HEARTH_OLLAMA_SYSTEM_DIR: join(home, 'no-system-ollama') } })
+  await backend.start()
+  server = await startServe({ api: backend, port: 0, rendererDir: join(home, 'no-ui') })
+})
+
+afterAll(async () => {
+  for (const s of sockets) s.terminate()
+  await server?.close()
+  await backend?.stop()
+  rmSync(home, { recursive: true, force: true })
+})
+
+function wsOpen(url: string, headers: Record<string, string> = {}): Promise<WebSocket> {
+  return new Promise((ok, fail) => {
+    const ws = new WebSocket(url, { headers })
+    sockets.push(ws)
+    ws.once('open', () => ok(ws))
+    ws.once('unexpected-response', (_req, res) => fail(new Error(`HTTP ${res.statusCode}`)))
+    ws.once('error', fail)
+  })
+}
+
+async function wsClient(): Promise<HearthApi> {
+  const ws = await wsOpen(`ws://127.0.0.1:${server.port}/ws?token=${server.token}`)
+  const client = createRpcClient((m) => ws.send(JSON.stringify(m)))
+  ws.on('message', (d) => client.receive(JSON.parse(d.toString()) as ServerMessage))
+  return client.api
+}
+
+function ipcClient(): HearthApi {
+  let deliver: (m: ServerMessage) => void = () => {}
+  const ipc = createIpcServer(backend, (sender, url) => sender.id === 1 && url === 'file:///app/index.html')
+  const sender = { id: 1, send: (m: ServerMessage) => setImmediate(() => deliver(m)), onClosed: () => {} }
+  const client = createRpcClient((m) => ipc.handle(sender, 'file:///app/index.html', structuredClone(m)))
+  deliver = client.receive
+  return client.api
+}
+
+const transports: [string, () => Promise<HearthApi> | HearthApi][] = [
+  ['direct', () => backend],
+  ['websocket', wsClient],
+  ['ipc', ipcClient],
+]
+
+describe.each(transports)('contract through %s', (_name, make) => {
+  let api: HearthApi
+  beforeAll(async () => {
+    api = await make()
+  })
+
+  it('answers queries with plain data', async () => {
+    const catalog = await api.catalog()
+    expect(Array.isArray(catalog.models)).toBe(true)
+    expect(catalog.roots.length).toBeGreaterThan(0)
+    const settings = await api.settings()
+    expect(settings.keepWarmThreshold).toBeGreaterThan(0)
+  })
+
+  it('reads residency of a real file', async () => {
+    const [f] = await api.residency({ targets: [join(home, 'plain.bin')] })
+    expect(f.bytes).toBe(1 << 20)
+    expect(f.residentBytes).toBeGreaterThan(0) // just written: in the page cache
+  })
+
+  it('rejects bad input with BAD_INPUT naming the field', async () => {
+    const err = await api.heatStrip({ path: join(home, 'plain.bin'), buckets: 0 }).catch((e) => e)
+    expect(err).toBeInstanceOf(HearthError)
+    expect(err.code).toBe('BAD_INPUT')
+    expect(err.message).toMatch(/buckets/)
+    const err2 = await api.addFolder({ path: 'x\0y' }).catch((e) => e)
+    expect(err2.code).toBe('BAD_INPUT')
+    expect(err2.message).toMatch(/NUL/)
+  })
+
+  it('names a missing folder and the fix', async () => {
+    const err = await api.addFolder({ path: join(home, 'does-not-exist') }).catch((e) => e)
+    expect(err.code).toBe('NOT_FOUND')
+    expect(err.message).toContain('does-not-exist')
+  })
+
+  it('pushes subscribed topics', async () => {
+    const sample = await new Promise<{ memTotalBytes: number }>((ok) => {
+      const off = api.subscribe('memory', (m) => {
+        off()
+        ok(m)
+      })
+    })
+    expect(sample.memTotalBytes).toBeGreaterThan(0)
+  })
+})
+
+describe('message transports refuse what is not the contract', () => {
+  it('unknown methods, topics and malformed messages get BAD_INPUT', async () => {
+    const ws = await wsOpen(`ws://127.0.0.1:${server.port}/ws?token=${server.token}`)
+    const replies: ServerMessage[] = []
+    ws.on('message', (d) => replies.push(JSON.parse(d.toString())))
+    ws.send(JSON.stringify({ t: 'call', id: 1, method: 'rmRf', input: {} }))
+    ws.send(JSON.stringify({ t: 'sub', topic: 'secrets' }))
+    ws.send('not json')
+    ws.send(JSON.stringify({ t: 'call', id: 2, method: 'catalog', input: { extra: 1 } }))
+    await expect.poll(() => replies.length).toBe(4)
+    const codes = replies.map((r) => (r.t === 'result' && !r.ok ? r.error.code : r.t === 'error' ? r.error.code : 'ok'))
+    expect(codes).toEqual(['BAD_INPUT', 'BAD_INPUT', 'BAD_INPUT', 'BAD_INPUT'])
+  })
+
+  it('WebSocket: missing or wrong token, foreign Origin or Host are refused', async () => {
+    const base = `ws://127.0.0.1:${server.port}/ws`
+    await expect(wsOpen(base)).rejects.toThrow(/401/)
+    await expect(wsOpen(`${base}?token=${'0'.repeat(64)}`)).rejects.toThrow(/401/)
+    await expect(wsOpen(`${base}?token=${server.token}`, { Origin: 'http://evil.example' })).rejects.toThrow(/403/)
+    await expect(wsOpen(`${base}?token=${server.token}`, { Host: 'evil.example:80' })).rejects.toThrow(/421/)
+    const ok = await wsOpen(`${base}?token=${server.token}`, { Origin: `http://localhost:${server.port}` })
+    expect(ok.readyState).toBe(WebSocket.OPEN)
+  })
+
+  it('WebSocket: an oversized message closes the connection', async () => {
+    const ws = await wsOpen(`ws://127.0.0.1:${server.port}/ws?token=${server.token}`)
+    const closed = new Promise<number>((ok) => ws.once('close', (code) => ok(code)))
+    ws.send(JSON.stringify({ t: 'call', id: 1, method: 'catalog', input: { pad: 'x'.repeat(1 << 20) } }))
+    expect(await closed).toBe(1009)
+  })
+
+  it('IPC: an untrusted frame gets no answer', async () => {
+    const got: ServerMessage[] = []
+    const ipc = createIpcServer(backend, (_s, url) => url === 'file:///app/index.html')
+    ipc.handle({ id: 9, send: (m) => got.push(m), onClosed: () => {} }, 'https://evil.example/', { t: 'call', id: 1, method: 'catalog' })
+    await new Promise((r) => setTimeout(r, 100))
+    expect(got).toEqual([])
+  })
+
+  it('HTTP: the token is the only key; a foreign Host is refused', async () => {
+    const res = await fetch(`http://127.0.0.1:${server.port}/`, { headers: { Host: 'evil.example' } })
+    expect(res.status).toBe(421)
+    const ok = await fetch(`http://127.0.0.1:${server.port}/`)
+    expect(ok.status).toBe(503) // no UI built into this temp dir: says how to build it
+    expect(await ok.text()).toMatch(/npm run build/)
+  })
+})
