@@ -1,0 +1,56 @@
+// Real files in known page-cache states for the residency tests, and fincore as the referee.
+import { closeSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { FADV, fadvise } from '../../sys/fadvise'
+
+const MiB = 1 << 20
+
+/** Writes sizeBytes of non-zero data, flushes it, and leaves none of it cached. */
+export function writeColdFile(path: string, sizeBytes: number): void {
+  const fd = openSync(path, 'w')
+  try {
+    const chunk = Buffer.alloc(8 * MiB)
+    for (let i = 0; i < chunk.length; i += 8) chunk.writeUInt32LE((i * 2654435761) >>> 0, i)
+    for (let off = 0; off < sizeBytes; off += chunk.length) {
+      writeSync(fd, chunk, 0, Math.min(chunk.length, sizeBytes - off), off)
+    }
+    fsyncSync(fd) // dirty pages survive DONTNEED; clean ones do not
+  } finally {
+    closeSync(fd)
+  }
+  evict(path)
+}
+
+/** Drops this one file's pages from the page cache (never the whole cache). */
+export function evict(path: string): void {
+  evictRange(path, 0, 0)
+}
+
+/** Drops [offBytes, offBytes + lenBytes) of a file from the cache; lenBytes 0 means to the end. */
+export function evictRange(path: string, offBytes: number, lenBytes: number): void {
+  const fd = openSync(path, 'r')
+  try {
+    fadvise(fd, offBytes, lenBytes, FADV.DONTNEED)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** Reads [offBytes, offBytes + lenBytes) so the kernel caches it. */
+export function readRange(path: string, offBytes: number, lenBytes: number): void {
+  const fd = openSync(path, 'r')
+  try {
+    const buf = Buffer.allocUnsafe(Math.min(lenBytes, 4 * MiB))
+    for (let off = offBytes; off < offBytes + lenBytes; off += buf.length) {
+      readSync(fd, buf, 0, Math.min(buf.length, offBytes + lenBytes - off), off)
+    }
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** util-linux fincore's resident bytes (whole pages). */
+export function fincoreBytes(path: string): number {
+  const out = execFileSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', path], { encoding: 'utf8' })
+  return Number(out.trim())
+}
