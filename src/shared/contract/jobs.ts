@@ -25,9 +25,99 @@ export interface Job {
   note?: string
 }
 
+/** What a warm would do, before it does it. */
+export interface WarmPlanFile {
+  path: string
+  modelId?: string
+  bytes: number
+  /** null when the kernel will not say (not the owner): then all of it counts as to read */
+  residentBytes: number | null
+  toReadBytes: number
+}
+export interface WarmPlanTarget {
+  label: string
+  modelId?: string
+  bytes: number
+  toReadBytes: number
+  files: WarmPlanFile[]
+}
+export interface WarmPlanVictim {
+  modelId: string
+  name: string
+  residentBytes: number
+}
+export interface WarmPlan {
+  targets: WarmPlanTarget[]
+  bytes: number
+  toReadBytes: number
+  memTotalBytes: number
+  memFreeBytes: number
+  memAvailableBytes: number
+  /** false when the targets alone are larger than RAM: a warm refuses */
+  fitsInRam: boolean
+  /** Bytes that must come out of other models' cached pages */
+  evictBytes: number
+  /** Warm models whose pages the warm would push out, most resident first */
+  wouldEvict: WarmPlanVictim[]
+  /** One line for people */
+  summary: string
+}
+
+export interface EvictFileReport {
+  path: string
+  bytes: number
+  /** Still resident after DONTNEED (mapped or locked pages stay); null when unknown */
+  residentBytes: number | null
+  holders: { pid: number; command: string }[]
+}
+export interface EvictReport {
+  job: Job
+  files: EvictFileReport[]
+}
+
+export interface LockInfo {
+  label: string
+  modelId?: string
+  paths: string[]
+  lockedBytes: number
+  sinceMs: number
+}
+
+export interface PinInfo {
+  modelId: string
+  /** Residency at the last check, 0..1; null before the first check or when unknown */
+  residentFraction: number | null
+  lastCheckMs: number | null
+  lastRewarmMs: number | null
+  lastRewarmBytes: number
+  rewarms: number
+}
+
+const warmOptions = {
+  /** Warm even when other warm models would be pushed out */
+  force: z.boolean().optional(),
+  /** Idle I/O priority (background) */
+  idle: z.boolean().optional(),
+  /** MADV_POPULATE_READ: least CPU, for warming beside a running inference */
+  lowCpu: z.boolean().optional(),
+}
+const targets = z.object({ targets: targetList.min(1, 'name at least one model or file') }).strict()
+const modelArg = z.object({ model: z.string().min(1).max(512) }).strict()
+
 export const jobsMethods = {
   jobs: query<Job[]>()(z.object({}).strict().optional()),
   cancelJob: command<Job>()(z.object({ id: z.string().min(1).max(64) }).strict()),
+  warmPlan: query<WarmPlan>()(targets),
+  /** Starts one warm job per model (or per file not in the catalog); WOULD_EVICT / TOO_LARGE before starting */
+  warm: command<Job[]>()(z.object({ targets: targets.shape.targets, ...warmOptions }).strict()),
+  evict: command<EvictReport[]>()(targets),
+  /** Locks in the backend process; the jobs end when locked, the locks stay until unlock */
+  lock: command<Job[]>()(targets),
+  unlock: command<LockInfo[]>()(targets),
+  locks: query<LockInfo[]>()(z.object({}).strict().optional()),
+  pin: command<PinInfo[]>()(modelArg),
+  unpin: command<PinInfo[]>()(modelArg),
+  pins: query<PinInfo[]>()(z.object({}).strict().optional()),
 }
 
 export interface JobsTopics {
