@@ -1,0 +1,45 @@
+import { memo } from 'react'
+import type { ModelResidency } from '../../../shared/api'
+import { formatBytes, formatPercent } from '../../../shared/format'
+
+/**
+ * How much of a model sits in RAM. Unknown bytes (files this user may not probe) are striped and
+ * the reason is spelled out, never guessed: mincore would claim 100% for them.
+ */
+export const ResidencyBar = memo(function ResidencyBar({ residency, compact = false }: { residency: ModelResidency | undefined; compact?: boolean }) {
+  if (!residency) {
+    return (
+      <div className="flex items-center gap-2" data-testid="residency" data-state="loading">
+        <div className="h-2.5 flex-1 rounded-full bg-zinc-200 dark:bg-zinc-800" />
+        <span className="w-36 text-right text-xs text-zinc-400 tabular-nums">…</span>
+      </div>
+    )
+  }
+  const { bytes, residentBytes, unknownBytes, unknownReason } = residency
+  const knownBytes = bytes - unknownBytes
+  const allUnknown = knownBytes <= 0 && bytes > 0
+  const fraction = knownBytes > 0 ? residentBytes / knownBytes : 0
+  const residentShare = bytes > 0 ? residentBytes / bytes : 0
+  const unknownShare = bytes > 0 ? unknownBytes / bytes : 0
+  const label = allUnknown ? 'unknown' : `${formatPercent(fraction)} · ${formatBytes(residentBytes)}`
+  const title = unknownBytes > 0
+    ? `${formatBytes(unknownBytes)} unknown: ${unknownReason ?? 'residency cannot be read for these files'}`
+    : `${formatBytes(residentBytes)} of ${formatBytes(bytes)} in RAM`
+  return (
+    <div
+      className="flex items-center gap-2"
+      title={title}
+      data-testid="residency"
+      data-state={allUnknown ? 'unknown' : unknownBytes > 0 ? 'partly-unknown' : 'known'}
+      data-resident-bytes={residentBytes}
+    >
+      <div className={`relative flex flex-1 overflow-hidden rounded-full bg-zinc-200 dark:bg-zinc-800 ${compact ? 'h-2' : 'h-2.5'}`}>
+        <div className="h-full bg-emerald-500 transition-[width] duration-500 dark:bg-emerald-400" style={{ width: `${residentShare * 100}%` }} />
+        {unknownShare > 0 && <div className="bar-unknown absolute inset-y-0 right-0" style={{ width: `${unknownShare * 100}%` }} />}
+      </div>
+      <span className={`w-36 shrink-0 text-right text-xs tabular-nums ${allUnknown ? 'text-zinc-500 italic' : 'text-zinc-700 dark:text-zinc-300'}`}>
+        {label}
+      </span>
+    </div>
+  )
+})

@@ -1,0 +1,9 @@
+import type { Model } from '../../../../shared/api'
+
+/**
+ * The actions at the end of a model's row (warm, evict, lock, stage …). A plug-in point: the jobs
+ * and staging views fill this in. Keep it cheap: it renders once per row, 200 rows at a time.
+ */
+export function ModelRowActions(_props: { model: Model }) {
+  return null
+}
