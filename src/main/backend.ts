@@ -14,6 +14,8 @@ import { catalogApi } from './api/catalog'
 import { residencyApi } from './api/residency'
 import { telemetryApi } from './api/telemetry'
 import { jobsApi } from './api/jobs'
+import { createJobRunner } from './services/jobs'
+import { createWarmService } from './services/warm'
 
 export interface Backend extends HearthApi {
   readonly ctx: Context
@@ -33,7 +35,15 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
   const catalog = createCatalogService({ env, hub, settings })
   const residency = createResidencyService({ hub, catalog })
   const telemetry = createTelemetryService({ hub })
-  const ctx: Context = { env, hub, settings, catalog, residency, telemetry }
+  const jobs = createJobRunner({ hub })
+  const warm = createWarmService({
+    jobs,
+    settings,
+    resolve: (targets) => catalog.resolve(targets),
+    modelResidency: () => residency.ofModels(),
+    modelName: (id) => catalog.current().models.find((m) => m.id === id)?.name,
+  })
+  const ctx: Context = { env, hub, settings, catalog, residency, telemetry, jobs, warm }
 
   const impl: Omit<HearthApi, 'subscribe'> = {
     ...catalogApi(ctx),
@@ -66,11 +76,14 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
       await catalog.start()
       residency.start()
       telemetry.start()
+      warm.start()
     },
     async stop() {
       catalog.stop()
       residency.stop()
       telemetry.stop()
+      await jobs.stop()
+      await warm.stop()
     },
   })
 }

@@ -10,6 +10,8 @@ import type {
 import type { Hub } from './hub'
 import type { SettingsStore } from './settings'
 import type { Env } from './paths'
+import type { JobRunner } from './services/jobs'
+import type { WarmService } from './services/warm'
 
 /** A MODEL|PATH argument resolved to files. */
 export interface ResolvedFile {
@@ -59,4 +61,7 @@ export interface Context {
   catalog: CatalogService
   residency: ResidencyService
   telemetry: TelemetryService
+  /** Every long action runs through this (warm, evict, lock, stage, unstage) */
+  jobs: JobRunner
+  warm: WarmService
 }
