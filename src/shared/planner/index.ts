@@ -1,0 +1,6 @@
+export * from './types'
+export { estimateModel, defaultPlanOptions, cudaProcess } from './estimate'
+export { modelShapeFrom } from './shape'
+export { tensorBytes, cudaTensorBytes, rowBytes } from './ggml-types'
+export { planModels, gpuPresets, type PlanModelInput } from './solve'
+export { planExports } from './export'
