@@ -1,0 +1,630 @@
+/* hearth-helper: the one privileged process of Hearth. Started once per app session with a fixed
+ * argv (pkexec /usr/libexec/hearth/hearth-helper, or directly by root), it speaks the line
+ * protocol of protocol.h on stdin/stdout and exits when stdin closes or its parent dies.
+ * What it may do: bind-mount tmpfs copies of files the caller can read (stage.c), lock files in
+ * RAM within a fraction of MemTotal, read whole-file residency of readable files at a modest
+ * rate, and change two inotify sysctls within bounds (sysctl.c). */
+#define _GNU_SOURCE
+#include "helper.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fsuid.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+struct helper_config cfg;
+uid_t caller_uid;
+gid_t caller_gid;
+static gid_t caller_groups[64];
+static int caller_ngroups;
+static volatile sig_atomic_t got_term;
+
+/* ---------- replies ---------- */
+
+static void write_all(const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(1, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			_exit(0); /* the client is gone: nothing left to answer */
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+static void vreply(uint64_t id, const char *head, const char *fmt, va_list ap)
+{
+	char line[HP_MAX_LINE * 2];
+	int n = snprintf(line, sizeof line, "%llu %s", (unsigned long long)id, head);
+	if (fmt && *fmt) {
+		line[n++] = ' ';
+		int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+		n += m < 0 ? 0 : m;
+		if ((size_t)n > sizeof line - 2)
+			n = (int)sizeof line - 2;
+	}
+	line[n++] = '\n';
+	write_all(line, (size_t)n);
+}
+
+void reply_ok(uint64_t id, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreply(id, "ok", fmt, ap);
+	va_end(ap);
+}
+
+void reply_line(uint64_t id, const char *kind, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreply(id, kind, fmt, ap);
+	va_end(ap);
+}
+
+void reply_err(uint64_t id, const char *code, const char *extra, const char *fmt, ...)
+{
+	char msg[2048], emsg[6200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	hp_encode(msg, strlen(msg), emsg, sizeof emsg);
+	reply_line(id, "err", "%s msg=%s%s%s", code, emsg, extra ? " " : "", extra ? extra : "");
+}
+
+const char *enc(const char *s)
+{
+	static char ring[4][3 * HP_MAX_PATH + 16];
+	static int slot;
+	char *out = ring[slot++ & 3];
+	hp_encode(s, strlen(s), out, sizeof ring[0]);
+	return out;
+}
+
+void fmt_gib(char *out, size_t n, uint64_t bytes)
+{
+	snprintf(out, n, "%.1f GiB", (double)bytes / (1024.0 * 1024 * 1024));
+}
+
+/* ---------- input ---------- */
+
+static char inbuf[2 * HP_MAX_LINE];
+static size_t inlen;
+static int in_eof, discarding;
+static uint64_t busy_id;
+static int busy_cancelled;
+
+static void handle_line(const char *line, size_t len);
+
+static int read_more(void)
+{
+	if (inlen == sizeof inbuf)
+		return 0;
+	ssize_t n = read(0, inbuf + inlen, sizeof inbuf - inlen);
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN ? 0 : (in_eof = 1, 0);
+	if (n == 0)
+		in_eof = 1;
+	inlen += (size_t)n;
+	return (int)n;
+}
+
+/* Hands each complete line to handle_line; an overlong line is answered once and skipped. The
+ * line is copied out first because handle_line may read more input (cancel_requested). */
+static void drain_lines(void)
+{
+	for (;;) {
+		char *nl = memchr(inbuf, '\n', inlen);
+		int tail_of_long_line = discarding;
+		if (discarding) {
+			if (!nl) {
+				inlen = 0;
+				return;
+			}
+			discarding = 0;
+		} else if (!nl) {
+			if (inlen >= HP_MAX_LINE) {
+				reply_err(0, "BAD_INPUT", NULL, "request line is longer than %d bytes; it was ignored", HP_MAX_LINE);
+				discarding = 1;
+				inlen = 0;
+			}
+			return;
+		}
+		size_t used = (size_t)(nl - inbuf) + 1;
+		char line[HP_MAX_LINE];
+		int whole = !tail_of_long_line && used <= HP_MAX_LINE;
+		if (whole)
+			memcpy(line, inbuf, used);
+		else if (!tail_of_long_line)
+			reply_err(0, "BAD_INPUT", NULL, "request line is longer than %d bytes; it was ignored", HP_MAX_LINE);
+		memmove(inbuf, nl + 1, inlen - used);
+		inlen -= used;
+		if (whole)
+			handle_line(line, used);
+	}
+}
+
+int cancel_requested(uint64_t id)
+{
+	busy_id = id;
+	struct pollfd p = { .fd = 0, .events = POLLIN };
+	while (!in_eof && poll(&p, 1, 0) > 0) {
+		if (read_more() <= 0)
+			break;
+		drain_lines();
+	}
+	busy_id = 0;
+	return busy_cancelled || in_eof || got_term;
+}
+
+/* ---------- identity and opening paths ---------- */
+
+static void as_caller(void)
+{
+	if (setgroups((size_t)caller_ngroups, caller_groups) < 0)
+		_exit(70); /* never carry on with root's groups while claiming to be the caller */
+	setfsgid(caller_gid);
+	setfsuid(caller_uid);
+}
+
+static void as_root(void)
+{
+	setfsuid(0);
+	setfsgid(0);
+	setgroups(0, NULL);
+}
+
+static void set_caller(uid_t uid)
+{
+	struct passwd *pw = getpwuid(uid);
+	caller_uid = uid;
+	caller_gid = pw ? pw->pw_gid : 65534;
+	caller_ngroups = 0;
+	if (pw) {
+		int n = 64;
+		if (getgrouplist(pw->pw_name, pw->pw_gid, caller_groups, &n) >= 0)
+			caller_ngroups = n;
+	}
+	if (caller_ngroups == 0) {
+		caller_groups[0] = caller_gid;
+		caller_ngroups = 1;
+	}
+	endpwent();
+}
+
+int open_path_as_caller(uint64_t id, const char *path, struct stat *st)
+{
+	/* No O_NOFOLLOW: with RESOLVE_NO_SYMLINKS a trailing symlink then fails with ELOOP instead
+	 * of yielding an fd for the link itself. */
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC,
+				.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	as_caller();
+	int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+	int e = errno;
+	as_root();
+	if (fd < 0) {
+		if (e == ELOOP || e == EXDEV)
+			reply_err(id, "BAD_INPUT", NULL, "%s goes through a symbolic link; give the resolved path (realpath)", path);
+		else if (e == ENOENT || e == ENOTDIR)
+			reply_err(id, "NOT_FOUND", NULL, "%s does not exist", path);
+		else if (e == EACCES || e == EPERM)
+			reply_err(id, "PERMISSION", NULL, "user %u may not reach %s", (unsigned)caller_uid, path);
+		else if (e == ENOSYS)
+			reply_err(id, "UNSUPPORTED", NULL, "this kernel lacks openat2 (Linux 5.6+)");
+		else
+			reply_err(id, "IO", NULL, "cannot open %s: %s", path, strerror(e));
+		return -1;
+	}
+	if (fstat(fd, st) < 0) {
+		reply_err(id, "IO", NULL, "cannot stat %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int reopen_for_read_as_caller(uint64_t id, int opath_fd, const char *path)
+{
+	char proc[64];
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", opath_fd);
+	as_caller();
+	int fd = open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	int e = errno;
+	as_root();
+	if (fd < 0) {
+		if (e == EACCES || e == EPERM)
+			reply_err(id, "PERMISSION", NULL, "user %u may not read %s", (unsigned)caller_uid, path);
+		else
+			reply_err(id, "IO", NULL, "cannot open %s for reading: %s", path, strerror(e));
+		return -1;
+	}
+	fcntl(fd, F_SETFL, 0);
+	return fd;
+}
+
+int check_stageable(uint64_t id, int fd, const struct stat *st, const char *path)
+{
+	if (!S_ISREG(st->st_mode)) {
+		const char *what = S_ISDIR(st->st_mode) ? "a directory" : S_ISFIFO(st->st_mode) ? "a FIFO"
+				 : S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode) ? "a device" : S_ISSOCK(st->st_mode) ? "a socket" : "not a regular file";
+		reply_err(id, "BAD_INPUT", NULL, "%s is %s; only regular files can be used", path, what);
+		return -1;
+	}
+	struct statfs sf;
+	if (fstatfs(fd, &sf) == 0) {
+		static const long pseudo[] = { PROC_SUPER_MAGIC, SYSFS_MAGIC, DEBUGFS_MAGIC, TRACEFS_MAGIC,
+					       SECURITYFS_MAGIC, CGROUP_SUPER_MAGIC, CGROUP2_SUPER_MAGIC,
+					       BPF_FS_MAGIC, EFIVARFS_MAGIC, PSTOREFS_MAGIC, DEVPTS_SUPER_MAGIC,
+					       0x62656570 /* configfs */, 0 };
+		for (int i = 0; pseudo[i]; i++)
+			if ((long)sf.f_type == pseudo[i]) {
+				reply_err(id, "BAD_INPUT", NULL, "%s is on a kernel pseudo filesystem; only model files can be used", path);
+				return -1;
+			}
+	}
+	if (st->st_mode & (S_ISUID | S_ISGID)) {
+		reply_err(id, "BAD_INPUT", NULL, "%s is setuid or setgid; the helper leaves such files alone", path);
+		return -1;
+	}
+	if (st->st_size <= 0) {
+		reply_err(id, "BAD_INPUT", NULL, "%s is empty; nothing to do", path);
+		return -1;
+	}
+	return 0;
+}
+
+static uint64_t meminfo_kib(const char *key)
+{
+	FILE *f = fopen("/proc/meminfo", "re");
+	char line[256];
+	uint64_t v = 0;
+	size_t klen = strlen(key);
+	while (f && fgets(line, sizeof line, f))
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+			v = strtoull(line + klen + 1, NULL, 10);
+			break;
+		}
+	if (f)
+		fclose(f);
+	return v;
+}
+uint64_t mem_available_bytes(void) { return meminfo_kib("MemAvailable") * 1024; }
+uint64_t mem_total_bytes(void) { return meminfo_kib("MemTotal") * 1024; }
+
+/* ---------- locks: mlock'd read-only mappings that die with this process ---------- */
+
+struct lock {
+	dev_t dev;
+	ino_t ino;
+	void *addr;
+	size_t len;
+	char path[HP_MAX_PATH + 1];
+};
+static struct lock locks[64];
+static int nlocks;
+static uint64_t locked_bytes;
+
+static void verb_lock(const struct hp_request *r)
+{
+	const char *path = hp_str(r, "path");
+	uint64_t permille = hp_num(r, "limit-permille", 500);
+	struct stat st;
+	int ofd = open_path_as_caller(r->id, path, &st);
+	if (ofd < 0)
+		return;
+	if (check_stageable(r->id, ofd, &st, path) < 0)
+		goto out;
+	for (int i = 0; i < nlocks; i++)
+		if (locks[i].dev == st.st_dev && locks[i].ino == st.st_ino) {
+			reply_ok(r->id, "bytes=%llu already=1", (unsigned long long)locks[i].len);
+			goto out;
+		}
+	uint64_t limit = mem_total_bytes() / 1000 * permille;
+	if (nlocks == 64 || locked_bytes + (uint64_t)st.st_size > limit) {
+		char need[32], have[32];
+		fmt_gib(need, sizeof need, (uint64_t)st.st_size);
+		fmt_gib(have, sizeof have, limit > locked_bytes ? limit - locked_bytes : 0);
+		reply_err(r->id, "TOO_LARGE", NULL, "locking %s needs %s, %s left under the lock limit (%llu%% of RAM)",
+			  path, need, have, (unsigned long long)(permille / 10));
+		goto out;
+	}
+	int fd = reopen_for_read_as_caller(r->id, ofd, path);
+	if (fd < 0)
+		goto out;
+	void *addr = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (addr == MAP_FAILED) {
+		reply_err(r->id, "IO", NULL, "cannot map %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (mlock(addr, (size_t)st.st_size) < 0) {
+		int e = errno;
+		munmap(addr, (size_t)st.st_size);
+		reply_err(r->id, e == ENOMEM || e == EAGAIN ? "TOO_LARGE" : "IO", NULL, "cannot lock %s: %s", path, strerror(e));
+		goto out;
+	}
+	struct lock *l = &locks[nlocks++];
+	l->dev = st.st_dev;
+	l->ino = st.st_ino;
+	l->addr = addr;
+	l->len = (size_t)st.st_size;
+	snprintf(l->path, sizeof l->path, "%s", path);
+	locked_bytes += l->len;
+	reply_ok(r->id, "bytes=%llu locked-bytes=%llu", (unsigned long long)l->len, (unsigned long long)locked_bytes);
+out:
+	close(ofd);
+}
+
+static void unlock_at(int i)
+{
+	munlock(locks[i].addr, locks[i].len);
+	munmap(locks[i].addr, locks[i].len);
+	locked_bytes -= locks[i].len;
+	locks[i] = locks[--nlocks];
+}
+
+static void verb_unlock(const struct hp_request *r)
+{
+	const char *path = hp_str(r, "path");
+	struct stat st;
+	int ofd = open_path_as_caller(r->id, path, &st);
+	if (ofd < 0)
+		return;
+	close(ofd);
+	for (int i = 0; i < nlocks; i++)
+		if (locks[i].dev == st.st_dev && locks[i].ino == st.st_ino) {
+			unlock_at(i);
+			reply_ok(r->id, "locked-bytes=%llu", (unsigned long long)locked_bytes);
+			return;
+		}
+	reply_err(r->id, "NOT_FOUND", NULL, "%s is not locked by the helper", path);
+}
+
+int locks_release_all(void)
+{
+	int n = nlocks;
+	while (nlocks > 0)
+		unlock_at(nlocks - 1);
+	return n;
+}
+
+void locks_status(uint64_t id)
+{
+	for (int i = 0; i < nlocks; i++)
+		reply_line(id, "item", "lock path=%s bytes=%llu", enc(locks[i].path), (unsigned long long)locks[i].len);
+}
+
+/* ---------- residency of files the caller can read but cachestat refuses to it ---------- */
+
+struct cachestat_range { uint64_t off, len; };
+struct cachestat { uint64_t cache, dirty, writeback, evicted, recently_evicted; };
+
+static void verb_residency(const struct hp_request *r)
+{
+	/* A token bucket (10/s, burst 20): enough for a UI poll of a model list, too slow to serve
+	 * as a general page-cache side channel; whole files only, and only readable ones. */
+	static double tokens = 20;
+	static struct timespec last;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (last.tv_sec)
+		tokens += ((double)(now.tv_sec - last.tv_sec) + (double)(now.tv_nsec - last.tv_nsec) / 1e9) * 10;
+	if (tokens > 20)
+		tokens = 20;
+	last = now;
+	if (tokens < 1) {
+		reply_err(r->id, "BUSY", NULL, "residency asked too often (at most 10 files a second); retry shortly");
+		return;
+	}
+	tokens -= 1;
+	const char *path = hp_str(r, "path");
+	struct stat st;
+	int ofd = open_path_as_caller(r->id, path, &st);
+	if (ofd < 0)
+		return;
+	if (check_stageable(r->id, ofd, &st, path) == 0) {
+		int fd = reopen_for_read_as_caller(r->id, ofd, path);
+		if (fd >= 0) {
+			struct cachestat_range range = { 0, 0 };
+			struct cachestat cs;
+			if (syscall(451, fd, &range, &cs, 0) < 0)
+				reply_err(r->id, errno == ENOSYS ? "UNSUPPORTED" : "IO", NULL, "cachestat on %s: %s", path, strerror(errno));
+			else
+				reply_ok(r->id, "bytes=%llu resident-bytes=%llu dirty-bytes=%llu",
+					 (unsigned long long)st.st_size,
+					 (unsigned long long)(cs.cache * (uint64_t)sysconf(_SC_PAGESIZE)),
+					 (unsigned long long)(cs.dirty * (uint64_t)sysconf(_SC_PAGESIZE)));
+			close(fd);
+		}
+	}
+	close(ofd);
+}
+
+/* ---------- dispatch ---------- */
+
+static void verb_hello(const struct hp_request *r)
+{
+	const struct hp_field *uid = hp_find(r, "uid");
+	if (uid && uid->num != caller_uid) {
+		/* Lowering is always safe; anything else would let a user act as another. */
+		if (caller_uid != 0) {
+			reply_err(r->id, "PERMISSION", NULL, "this helper acts for uid %u and cannot switch to %llu",
+				  (unsigned)caller_uid, (unsigned long long)uid->num);
+			return;
+		}
+		set_caller((uid_t)uid->num);
+	}
+	reply_ok(r->id, "version=%d uid=%u pid=%d base=%s", HELPER_PROTOCOL_VERSION, (unsigned)caller_uid,
+		 (int)getpid(), enc(cfg.base));
+}
+
+static void verb_off(const struct hp_request *r)
+{
+	int failed = stage_off(r->id);
+	int unlocked = locks_release_all();
+	int sysctl_failed = sysctl_revert_all(r->id);
+	stage_cleanup_base();
+	reply_ok(r->id, "failed=%d unlocked=%d sysctl-failed=%d", failed, unlocked, sysctl_failed);
+}
+
+static void handle_line(const char *line, size_t len)
+{
+	struct hp_request req;
+	char err[512];
+	if (hp_parse(line, len, &req, err, sizeof err) < 0) {
+		reply_err(req.id, "BAD_INPUT", NULL, "%s", err);
+		return;
+	}
+	if (busy_id) {
+		if (req.verb == V_CANCEL && hp_num(&req, "target", 0) == busy_id) {
+			busy_cancelled = 1;
+			reply_ok(req.id, "cancelled=%llu", (unsigned long long)busy_id);
+		} else {
+			reply_err(req.id, "BUSY", NULL, "the helper is busy with request %llu; wait or cancel it",
+				  (unsigned long long)busy_id);
+		}
+		return;
+	}
+	busy_cancelled = 0;
+	switch (req.verb) {
+	case V_HELLO: verb_hello(&req); break;
+	case V_STATUS: verb_status(&req); break;
+	case V_STAGE: verb_stage(&req); break;
+	case V_UNSTAGE: verb_unstage(&req); break;
+	case V_OFF: verb_off(&req); break;
+	case V_LOCK: verb_lock(&req); break;
+	case V_UNLOCK: verb_unlock(&req); break;
+	case V_SYSCTL_GET: verb_sysctl_get(&req); break;
+	case V_SYSCTL_SET: verb_sysctl_set(&req); break;
+	case V_SYSCTL_PERSIST: verb_sysctl_persist(&req); break;
+	case V_RESIDENCY: verb_residency(&req); break;
+	case V_CANCEL: reply_err(req.id, "NOT_FOUND", NULL, "no request %llu is running", (unsigned long long)hp_num(&req, "target", 0)); break;
+	case V_COUNT: break;
+	}
+}
+
+static void on_term(int sig)
+{
+	(void)sig;
+	got_term = 1;
+}
+
+static int parse_uid_env(const char *v, uid_t *out)
+{
+	char *end;
+	if (!v || !*v || strlen(v) > 10)
+		return -1;
+	unsigned long long n = strtoull(v, &end, 10);
+	if (*end || n >= 4294967295ULL)
+		return -1;
+	*out = (uid_t)n;
+	return 0;
+}
+
+static void set_paths(const char *base)
+{
+	snprintf(cfg.base, sizeof cfg.base, "%s", base);
+	snprintf(cfg.ram, sizeof cfg.ram, "%s/ram", base);
+	snprintf(cfg.journal, sizeof cfg.journal, "%s/journal", base);
+	snprintf(cfg.sysctl_saved, sizeof cfg.sysctl_saved, "%s/sysctl", base);
+}
+
+int main(int argc, char **argv)
+{
+	set_paths("/run/hearth");
+	snprintf(cfg.proc_sys, sizeof cfg.proc_sys, "/proc/sys");
+	snprintf(cfg.sysctl_d, sizeof cfg.sysctl_d, "/etc/sysctl.d");
+
+	/* Who we act for: pkexec and sudo set these themselves and a user cannot forge them
+	 * through either; anything else that starts us is root already. */
+	uid_t uid = 0;
+	const char *pk = getenv("PKEXEC_UID"), *su = getenv("SUDO_UID");
+	if (pk ? parse_uid_env(pk, &uid) < 0 : su ? parse_uid_env(su, &uid) < 0 : 0) {
+		fprintf(stderr, "hearth-helper: PKEXEC_UID/SUDO_UID is not a uid\n");
+		return 2;
+	}
+#ifdef HEARTH_TESTING
+	/* Test builds take overrides for their paths; they refuse pkexec and sudo so that a test
+	 * binary copied somewhere by mistake still grants nothing a root shell does not have. */
+	if (pk || su || geteuid() != 0) {
+		fprintf(stderr, "hearth-helper (test build): run only directly as root\n");
+		return 2;
+	}
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--test-base") == 0 && argv[i + 1][0] == '/') set_paths(argv[i + 1]);
+		else if (strcmp(argv[i], "--test-proc-sys") == 0) snprintf(cfg.proc_sys, sizeof cfg.proc_sys, "%s", argv[i + 1]);
+		else if (strcmp(argv[i], "--test-sysctl-d") == 0) snprintf(cfg.sysctl_d, sizeof cfg.sysctl_d, "%s", argv[i + 1]);
+		else if (strcmp(argv[i], "--test-tmpfs-short") == 0) cfg.test_tmpfs_short_bytes = strtoull(argv[i + 1], NULL, 10);
+		else {
+			fprintf(stderr, "hearth-helper: unknown option %s\n", argv[i]);
+			return 2;
+		}
+	}
+	if (argc % 2 == 0) {
+		fprintf(stderr, "hearth-helper: options come in pairs\n");
+		return 2;
+	}
+#else
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "hearth-helper: takes no arguments\n");
+		return 2;
+	}
+#endif
+	if (clearenv() != 0)
+		return 2;
+	if (geteuid() != 0) {
+		fprintf(stderr, "hearth-helper: must run as root (through pkexec)\n");
+		return 2;
+	}
+	pid_t parent = getppid();
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		return 0;
+	prctl(PR_SET_DUMPABLE, 0);
+	syscall(SYS_close_range, 3, ~0U, 0);
+	umask(022);
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa = { .sa_handler = on_term };
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
+	setrlimit(RLIMIT_MEMLOCK, &unlimited);
+	if (chdir("/") != 0)
+		return 2;
+	set_caller(uid);
+	as_root();
+
+	/* A previous helper may have died mid-stage: roll half-made stages back, keep finished ones. */
+	stage_reconcile();
+
+	while (!got_term) {
+		drain_lines();
+		if (in_eof)
+			break;
+		struct pollfd p = { .fd = 0, .events = POLLIN };
+		if (poll(&p, 1, -1) > 0)
+			read_more();
+	}
+	return 0;
+}

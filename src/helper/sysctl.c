@@ -1,0 +1,217 @@
+/* The two inotify limits model apps run out of: read, set at runtime (remembering the original
+ * so `off` restores it), and persist in sysctl.d through an atomic rename. */
+#define _GNU_SOURCE
+#include "helper.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CONF_NAME "60-hearth-inotify.conf"
+
+static int read_u64_file(const char *p, uint64_t *v)
+{
+	FILE *f = fopen(p, "re");
+	unsigned long long x;
+	int ok = f && fscanf(f, "%llu", &x) == 1;
+	if (f)
+		fclose(f);
+	if (ok)
+		*v = x;
+	return ok ? 0 : -1;
+}
+
+static int write_u64_file(const char *p, uint64_t v)
+{
+	int fd = open(p, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	char b[32];
+	int n = snprintf(b, sizeof b, "%llu\n", (unsigned long long)v);
+	int r = write(fd, b, (size_t)n) == n ? 0 : -1;
+	int e = errno;
+	close(fd);
+	errno = e;
+	return r;
+}
+
+static void proc_path(const struct hp_sysctl_key *k, char *out, size_t n)
+{
+	snprintf(out, n, "%s/%s", cfg.proc_sys, k->proc_path);
+}
+
+static void saved_path(const struct hp_sysctl_key *k, char *out, size_t n)
+{
+	snprintf(out, n, "%s/%s", cfg.sysctl_saved, k->name);
+}
+
+/* Values in our sysctl.d file (0 where absent). */
+static void read_conf(uint64_t *vals)
+{
+	char p[400], line[256];
+	snprintf(p, sizeof p, "%s/%s", cfg.sysctl_d, CONF_NAME);
+	FILE *f = fopen(p, "re");
+	while (f && fgets(line, sizeof line, f)) {
+		char key[128];
+		unsigned long long v;
+		if (sscanf(line, " %127[a-z_.] = %llu", key, &v) != 2)
+			continue;
+		int i = 0;
+		for (const struct hp_sysctl_key *k = hp_sysctl_keys; k->name; k++, i++)
+			if (!strcmp(k->name, key) && v >= k->min && v <= k->max)
+				vals[i] = v;
+	}
+	if (f)
+		fclose(f);
+}
+
+int sysctl_has_saved(void)
+{
+	DIR *d = opendir(cfg.sysctl_saved);
+	struct dirent *e;
+	int n = 0;
+	while (d && (e = readdir(d)))
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n > 0;
+}
+
+void verb_sysctl_get(const struct hp_request *r)
+{
+	const struct hp_sysctl_key *k = hp_sysctl_find(hp_str(r, "key"));
+	char p[400];
+	uint64_t v, orig, conf[4] = { 0 };
+	proc_path(k, p, sizeof p);
+	if (read_u64_file(p, &v) < 0) {
+		reply_err(r->id, "UNSUPPORTED", NULL, "cannot read %s: %s", p, strerror(errno));
+		return;
+	}
+	read_conf(conf);
+	saved_path(k, p, sizeof p);
+	int changed = read_u64_file(p, &orig) == 0;
+	reply_ok(r->id, "key=%s value=%llu recommended=%llu persisted=%llu original=%llu changed=%d", k->name,
+		 (unsigned long long)v, (unsigned long long)k->recommended,
+		 (unsigned long long)conf[k - hp_sysctl_keys], (unsigned long long)(changed ? orig : v), changed);
+}
+
+void verb_sysctl_set(const struct hp_request *r)
+{
+	const struct hp_sysctl_key *k = hp_sysctl_find(hp_str(r, "key"));
+	uint64_t value = hp_num(r, "value", 0), old, orig;
+	char p[400], s[400];
+	proc_path(k, p, sizeof p);
+	saved_path(k, s, sizeof s);
+	if (read_u64_file(p, &old) < 0) {
+		reply_err(r->id, "UNSUPPORTED", NULL, "cannot read %s: %s", p, strerror(errno));
+		return;
+	}
+	int have_saved = read_u64_file(s, &orig) == 0;
+	if (!have_saved) {
+		if (mkdir(cfg.base, 0700) < 0 && errno != EEXIST)
+			goto fail;
+		if (mkdir(cfg.sysctl_saved, 0700) < 0 && errno != EEXIST)
+			goto fail;
+		FILE *f = fopen(s, "wxe");
+		if (!f || fprintf(f, "%llu\n", (unsigned long long)old) < 0 || fclose(f) != 0)
+			goto fail;
+		orig = old;
+	}
+	if (write_u64_file(p, value) < 0) {
+		int e = errno;
+		if (!have_saved)
+			unlink(s);
+		reply_err(r->id, e == EACCES || e == EPERM ? "PERMISSION" : "IO", NULL, "cannot write %s: %s", p, strerror(e));
+		return;
+	}
+	if (value == orig) { /* back where it started: nothing left for off to undo */
+		unlink(s);
+		stage_cleanup_base();
+	}
+	reply_ok(r->id, "key=%s value=%llu old=%llu original=%llu", k->name, (unsigned long long)value,
+		 (unsigned long long)old, (unsigned long long)orig);
+	return;
+fail:
+	reply_err(r->id, "INTERNAL", NULL, "cannot record the original value of %s under %s: %s", k->name, cfg.sysctl_saved, strerror(errno));
+}
+
+void verb_sysctl_persist(const struct hp_request *r)
+{
+	const struct hp_sysctl_key *k = hp_sysctl_find(hp_str(r, "key"));
+	uint64_t vals[4] = { 0 };
+	read_conf(vals);
+	vals[k - hp_sysctl_keys] = hp_find(r, "value") ? hp_num(r, "value", 0) : 0;
+	char fin[400], tmp[420], body[512];
+	snprintf(fin, sizeof fin, "%s/%s", cfg.sysctl_d, CONF_NAME);
+	snprintf(tmp, sizeof tmp, "%s/.%s.tmp", cfg.sysctl_d, CONF_NAME);
+	size_t n = (size_t)snprintf(body, sizeof body, "# Written by Hearth (hearth sysctl inotify --persist); remove with --clear.\n");
+	int any = 0, i = 0;
+	for (const struct hp_sysctl_key *q = hp_sysctl_keys; q->name; q++, i++)
+		if (vals[i]) {
+			n += (size_t)snprintf(body + n, sizeof body - n, "%s = %llu\n", q->name, (unsigned long long)vals[i]);
+			any = 1;
+		}
+	if (!any) {
+		if (unlink(fin) < 0 && errno != ENOENT) {
+			reply_err(r->id, "IO", NULL, "cannot remove %s: %s", fin, strerror(errno));
+			return;
+		}
+		reply_ok(r->id, "file=%s removed=1", enc(fin));
+		return;
+	}
+	unlink(tmp);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int ok = fd >= 0 && write(fd, body, n) == (ssize_t)n && fsync(fd) == 0;
+	if (fd >= 0)
+		close(fd);
+	if (!ok || rename(tmp, fin) < 0) {
+		int e = errno;
+		unlink(tmp);
+		reply_err(r->id, "IO", NULL, "cannot write %s: %s", fin, strerror(e));
+		return;
+	}
+	int dfd = open(cfg.sysctl_d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	reply_ok(r->id, "file=%s removed=0", enc(fin));
+}
+
+int sysctl_revert_all(uint64_t id)
+{
+	int failed = 0;
+	for (const struct hp_sysctl_key *k = hp_sysctl_keys; k->name; k++) {
+		char p[400], s[400];
+		uint64_t orig;
+		saved_path(k, s, sizeof s);
+		if (read_u64_file(s, &orig) < 0)
+			continue;
+		proc_path(k, p, sizeof p);
+		if (write_u64_file(p, orig) == 0) {
+			unlink(s);
+			reply_line(id, "item", "sysctl key=%s restored=%llu", k->name, (unsigned long long)orig);
+		} else {
+			failed++;
+		}
+	}
+	rmdir(cfg.sysctl_saved);
+	return failed;
+}
+
+void sysctl_status(uint64_t id)
+{
+	for (const struct hp_sysctl_key *k = hp_sysctl_keys; k->name; k++) {
+		char p[400], s[400];
+		uint64_t orig, v = 0;
+		saved_path(k, s, sizeof s);
+		if (read_u64_file(s, &orig) < 0)
+			continue;
+		proc_path(k, p, sizeof p);
+		read_u64_file(p, &v);
+		reply_line(id, "item", "sysctl key=%s value=%llu original=%llu", k->name, (unsigned long long)v, (unsigned long long)orig);
+	}
+}
