@@ -14,6 +14,8 @@ import { catalogApi } from './api/catalog'
 import { residencyApi } from './api/residency'
 import { telemetryApi } from './api/telemetry'
 import { jobsApi } from './api/jobs'
+import { plannerApi } from './api/planner'
+import { createGpuService } from './services/gpu'
 import { createJobRunner } from './services/jobs'
 import { createWarmService } from './services/warm'
 
@@ -43,13 +45,15 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
     modelResidency: () => residency.ofModels(),
     modelName: (id) => catalog.current().models.find((m) => m.id === id)?.name,
   })
-  const ctx: Context = { env, hub, settings, catalog, residency, telemetry, jobs, warm }
+  const gpu = createGpuService({ hub, catalog })
+  const ctx: Context = { env, hub, settings, catalog, residency, telemetry, jobs, warm, gpu }
 
   const impl: Omit<HearthApi, 'subscribe'> = {
     ...catalogApi(ctx),
     ...residencyApi(ctx),
     ...telemetryApi(ctx),
     ...jobsApi(ctx),
+    ...plannerApi(ctx),
   }
 
   const api = {} as Record<string, unknown>
@@ -76,12 +80,14 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
       await catalog.start()
       residency.start()
       telemetry.start()
+      gpu.start()
       warm.start()
     },
     async stop() {
       catalog.stop()
       residency.stop()
       telemetry.stop()
+      gpu.stop()
       await jobs.stop()
       await warm.stop()
     },

@@ -8,6 +8,7 @@ import type {
   ModelResidency,
 } from '../shared/api'
 import type { Hub } from './hub'
+import type { GpuService } from './services/gpu'
 import type { SettingsStore } from './settings'
 import type { Env } from './paths'
 import type { JobRunner } from './services/jobs'
@@ -64,4 +65,6 @@ export interface Context {
   /** Every long action runs through this (warm, evict, lock, stage, unstage) */
   jobs: JobRunner
   warm: WarmService
+  /** GPU memory per card and process (NVML, nvidia-smi, DRM); publishes 'gpu' while listened to */
+  gpu: GpuService
 }
