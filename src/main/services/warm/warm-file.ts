@@ -31,7 +31,8 @@ export interface WarmFileResult {
 }
 
 const minChunkBytes = 1 << 20
-const maxChunkBytes = 64 << 20
+// Capped so a call in flight (it cannot be interrupted) ends within ~a second even on a slow disk.
+const maxChunkBytes = 16 << 20
 const readBufferBytes = 8 << 20
 
 let devNullFd = -1
@@ -87,7 +88,7 @@ export async function warmFile(path: string, opts: WarmFileOptions): Promise<War
 
     // Ranges are cut into chunks lazily so a chunk size that follows the measured rate applies.
     const queue = missing.ranges.map((r) => ({ ...r }))
-    let chunkBytes = 8 << 20
+    let chunkBytes = 4 << 20
     const shrank = (at: number) => {
       const now = fstatSync(fd).size
       return new HearthError('IO', `${path} shrank from ${sizeBytes} to ${now} bytes during the warm (read stopped at byte ${at}); was it being rewritten?`)
@@ -133,9 +134,9 @@ export async function warmFile(path: string, opts: WarmFileOptions): Promise<War
       if (n > 0 && n < len && engine === 'sendfile') queue.unshift({ offsetBytes: pos + n, lengthBytes: len - n })
       result.readBytes += n
       opts.onBytes(n)
-      // Aim for ~100 ms per call: big enough to keep the disk busy, small enough to cancel fast.
+      // Aim for ~50 ms per call: big enough to keep the disk busy, small enough to cancel fast.
       const ms = performance.now() - t0
-      if (ms > 0) chunkBytes = Math.max(minChunkBytes, Math.min(maxChunkBytes, Math.round(((n / ms) * 100) / minChunkBytes) * minChunkBytes))
+      if (ms > 0) chunkBytes = Math.max(minChunkBytes, Math.min(maxChunkBytes, Math.round(((n / ms) * 50) / minChunkBytes) * minChunkBytes))
       return true
     }
     const readers = Math.max(1, Math.min(8, opts.readers ?? 1))

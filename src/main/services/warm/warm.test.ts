@@ -1,0 +1,261 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { statSync, truncateSync, unlinkSync, writeFileSync, chmodSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { HearthError, type Job } from '../../../shared/api'
+import { createHub } from '../../hub'
+import { openSettings } from '../../settings'
+import type { ResolvedFile } from '../../context'
+import { createJobRunner } from '../jobs'
+import { createWarmService, type WarmServiceDeps } from '.'
+import { evictFile, fincoreBytes, makeDataFile, tempDir, throttleReads } from './test-env'
+import type { WarmEngine } from './warm-file'
+
+const MiB = 1 << 20
+const tmp = tempDir('hearth-warm-')
+let data: string
+
+async function makeService(models: Record<string, string[]> = {}, extra: Partial<WarmServiceDeps> = {}) {
+  const hub = createHub()
+  const jobs = createJobRunner({ hub })
+  const settings = await openSettings({ XDG_CONFIG_HOME: join(tmp.dir, `cfg-${Math.random()}`) })
+  const resolve = async (targets: string[]): Promise<ResolvedFile[]> =>
+    targets.flatMap((t) =>
+      models[t]
+        ? models[t].map((p) => ({ path: p, bytes: statSync(p).size, modelId: t }))
+        : [{ path: t, bytes: (() => { try { return statSync(t).size } catch { return 0 } })() }],
+    )
+  const warm = createWarmService({ jobs, settings, resolve, modelResidency: async () => [], modelName: (id) => `model ${id}`, ...extra })
+  return { hub, jobs, settings, warm }
+}
+
+const settle = (jobs: ReturnType<typeof createJobRunner>, j: Job) => jobs.wait(j.id)
+
+beforeAll(() => {
+  data = makeDataFile(join(tmp.dir, 'data.bin'), 96)
+})
+afterAll(() => tmp.cleanup())
+
+describe('warm', () => {
+  for (const engine of ['sendfile', 'read', 'populate'] as WarmEngine[]) {
+    it(`leaves the file 100% resident (${engine})`, async () => {
+      evictFile(data)
+      expect(fincoreBytes(data)).toBeLessThan(8 * MiB)
+      const { jobs, warm } = await makeService({}, { engine })
+      const [job] = await warm.warm([data], { lowCpu: engine === 'populate' })
+      const end = await settle(jobs, job)
+      expect(end.status).toBe('done')
+      expect(fincoreBytes(data)).toBe(96 * MiB)
+      expect(end.doneBytes).toBeGreaterThanOrEqual(88 * MiB)
+      expect(end.note).toMatch(/read .* already resident/)
+    })
+  }
+
+  it('reads only what is missing: half-resident reads half, fully resident returns at once', async () => {
+    evictFile(data)
+    const { jobs, warm } = await makeService()
+    // make the first half resident
+    const { execFileSync } = await import('node:child_process')
+    execFileSync('dd', [`if=${data}`, 'of=/dev/null', 'bs=1M', 'count=48', 'status=none'])
+    const plan = await warm.plan([data])
+    expect(plan.toReadBytes).toBeGreaterThanOrEqual(40 * MiB)
+    expect(plan.toReadBytes).toBeLessThanOrEqual(56 * MiB)
+    const end = await settle(jobs, (await warm.warm([data]))[0])
+    expect(end.doneBytes).toBeLessThanOrEqual(56 * MiB)
+    expect(fincoreBytes(data)).toBe(96 * MiB)
+    const again = await settle(jobs, (await warm.warm([data]))[0])
+    expect(again.doneBytes).toBe(0)
+    expect(again.note).toMatch(/^read 0 KiB/)
+  })
+
+  it('a second request for the same model joins the running job', async () => {
+    evictFile(data)
+    const { jobs, warm } = await makeService({ m1: [data] })
+    const undo = throttleReads(data, 64 * MiB)
+    try {
+      const [a] = await warm.warm(['m1'])
+      const [b] = await warm.warm(['m1'])
+      expect(b.id).toBe(a.id)
+      await settle(jobs, a)
+    } finally {
+      undo()
+    }
+  })
+
+  it('cancel stops the reads: residency stops growing within a second', async () => {
+    evictFile(data)
+    const { jobs, warm } = await makeService()
+    const undo = throttleReads(data, 16 * MiB)
+    try {
+      const [job] = await warm.warm([data])
+      await new Promise((r) => setTimeout(r, 700))
+      jobs.cancel(job.id)
+      const end = await settle(jobs, job)
+      expect(end.status).toBe('cancelled')
+      expect(end.error?.code).toBe('CANCELLED')
+      await new Promise((r) => setTimeout(r, 1000))
+      const a = fincoreBytes(data)
+      await new Promise((r) => setTimeout(r, 1500))
+      const b = fincoreBytes(data)
+      expect(a).toBeLessThan(96 * MiB)
+      // at the throttled 16 MiB/s, reads still going would add ~24 MiB in 1.5 s
+      expect(b - a).toBeLessThan(2 * MiB)
+    } finally {
+      undo()
+    }
+  })
+
+  it('a stalled read fails the job with the reason instead of hanging', async () => {
+    evictFile(data)
+    const { jobs, warm } = await makeService({}, { stallMs: 800 })
+    const undo = throttleReads(data, 64 * 1024)
+    try {
+      const end = await settle(jobs, (await warm.warm([data]))[0])
+      expect(end.status).toBe('failed')
+      expect(end.error?.code).toBe('IO')
+      expect(end.error?.message).toMatch(/no data for .* stopped answering/)
+    } finally {
+      undo()
+    }
+  })
+
+  it('a file that shrinks mid-warm fails with both sizes; one that vanishes fails too', async () => {
+    const victim = makeDataFile(join(tmp.dir, 'victim.bin'), 32)
+    const { jobs, warm } = await makeService()
+    let undo = throttleReads(victim, 8 * MiB)
+    try {
+      const [job] = await warm.warm([victim])
+      await new Promise((r) => setTimeout(r, 500))
+      truncateSync(victim, 4 * MiB)
+      const end = await settle(jobs, job)
+      expect(end.status).toBe('failed')
+      expect(end.error?.message).toMatch(/shrank from 33554432 to 4194304 bytes/)
+    } finally {
+      undo()
+    }
+    const gone = makeDataFile(join(tmp.dir, 'gone.bin'), 12)
+    undo = throttleReads(gone, 4 * MiB)
+    try {
+      const [job] = await warm.warm([gone])
+      await new Promise((r) => setTimeout(r, 300))
+      unlinkSync(gone)
+      const end = await settle(jobs, job)
+      expect(end.status).toBe('failed')
+      expect(end.error?.message).toMatch(/vanished/)
+    } finally {
+      undo()
+    }
+  })
+
+  it('a model larger than RAM is refused with the numbers; a missing file is NOT_FOUND', async () => {
+    const huge = join(tmp.dir, 'huge.bin')
+    writeFileSync(huge, '')
+    truncateSync(huge, 1024 ** 4) // sparse: 1 TiB of nothing
+    const { warm } = await makeService()
+    const err = await warm.warm([huge]).catch((e) => e)
+    expect(err).toBeInstanceOf(HearthError)
+    expect(err.code).toBe('TOO_LARGE')
+    expect(err.message).toMatch(/is 1024\.0 GiB but RAM is \d+\.\d GiB/)
+    const lockErr = await warm.lock([huge]).catch((e) => e)
+    expect(lockErr.code).toBe('TOO_LARGE')
+    const missing = await warm.warm([join(tmp.dir, 'nope.bin')]).catch((e) => e)
+    expect(missing.code).toBe('NOT_FOUND')
+    unlinkSync(huge)
+  })
+})
+
+describe('evict', () => {
+  let child: ChildProcess | undefined
+  afterAll(() => child?.kill())
+
+  it('drops residency to ~0, and names the process whose mapping keeps pages resident', async () => {
+    const { jobs, warm } = await makeService()
+    await settle(jobs, (await warm.warm([data]))[0])
+    expect(fincoreBytes(data)).toBe(96 * MiB)
+    const [r] = await warm.evict([data])
+    expect(r.job.status).toBe('done')
+    expect(fincoreBytes(data)).toBeLessThan(MiB)
+    expect(r.files[0].holders).toEqual([])
+
+    // A child maps the first 16 MiB and touches every page.
+    child = spawn('python3', ['-c', `
+import mmap, sys
+f = open(sys.argv[1], 'rb')
+m = mmap.mmap(f.fileno(), 16 << 20, prot=mmap.PROT_READ)
+s = sum(m[i] for i in range(0, 16 << 20, 4096))
+print('mapped', flush=True)
+sys.stdin.read()
+`, data], { stdio: ['pipe', 'pipe', 'inherit'] })
+    await new Promise<void>((ok) => child!.stdout!.once('data', () => ok()))
+    await settle(jobs, (await warm.warm([data]))[0])
+    const [held] = await warm.evict([data])
+    const f = held.files[0]
+    expect(f.residentBytes).toBeGreaterThanOrEqual(15 * MiB)
+    expect(f.residentBytes).toBeLessThanOrEqual(17 * MiB)
+    expect(f.holders).toContainEqual({ pid: child.pid, command: 'python3' })
+    expect(held.job.note).toMatch(new RegExp(`stayed resident: mapped by python3 \\(pid ${child.pid}\\)`))
+    child.kill()
+  })
+})
+
+describe('keep-warm', () => {
+  it('re-warms a pinned model after an external evict and records it', async () => {
+    const { jobs, warm, settings } = await makeService({ pinned: [data] }, { keepWarmMinIntervalMs: 0 })
+    await warm.pin('pinned')
+    expect(settings.get().pins).toEqual(['pinned'])
+    await warm.checkPins()
+    for (const j of jobs.list()) await jobs.wait(j.id)
+    expect(fincoreBytes(data)).toBe(96 * MiB)
+    evictFile(data)
+    await warm.checkPins()
+    const rewarm = jobs.list().find((j) => j.kind === 'rewarm' && j.status !== 'done' ? true : j.kind === 'rewarm')
+    expect(rewarm).toBeDefined()
+    const end = await jobs.wait(rewarm!.id)
+    expect(end.status).toBe('done')
+    expect(end.note).toMatch(/kept warm: residency had dropped to \d+%/)
+    expect(fincoreBytes(data)).toBe(96 * MiB)
+    const [p] = warm.pins()
+    expect(p.lastRewarmMs).not.toBeNull()
+    expect(p.rewarms).toBeGreaterThanOrEqual(1)
+    expect(p.lastRewarmBytes).toBeGreaterThan(80 * MiB)
+    await warm.unpin('pinned')
+    expect(settings.get().pins).toEqual([])
+  })
+})
+
+describe('as another user', () => {
+  it('permission denied and RLIMIT_MEMLOCK too small give clear errors', async () => {
+    const secret = makeDataFile(join(tmp.dir, 'secret.bin'), 16)
+    chmodSync(secret, 0o600)
+    const open = makeDataFile(join(tmp.dir, 'open.bin'), 16)
+    chmodSync(open, 0o644)
+    chmodSync(tmp.dir, 0o755)
+    const out = await runAsNobody(['warm', secret])
+    expect(out).toMatchObject({ code: 'PERMISSION' })
+    expect(out.message).toMatch(/permission denied/)
+    const lockOut = await runAsNobody(['lock', open])
+    expect(lockOut).toMatchObject({ code: 'TOO_LARGE' })
+    expect(lockOut.message).toMatch(/RLIMIT_MEMLOCK.*limits\.conf/)
+  })
+})
+
+function runAsNobody(args: string[]): Promise<{ code: string; message: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'test-child.ts'), ...args], {
+      uid: 65534,
+      gid: 65534,
+      cwd: join(__dirname, '../../../..'),
+      env: { PATH: process.env.PATH, HOME: tmp.dir },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    let out = ''
+    p.stdout.on('data', (d) => (out += d))
+    p.on('close', () => {
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop()!))
+      } catch {
+        reject(new Error(`child printed ${out}`))
+      }
+    })
+  })
+}
