@@ -15,6 +15,16 @@ const warm = createWarmService({
   modelResidency: async () => [],
   modelName: () => undefined,
 })
+if (action === 'hold') {
+  // lock, report, then hold until stdin closes (what `hearth lock` does until interrupted)
+  const [job] = await warm.lock([path])
+  const end = await jobs.wait(job.id)
+  console.log(JSON.stringify(end.error ?? { code: 'OK', message: end.note }))
+  process.stdin.resume()
+  await new Promise((ok) => process.stdin.on('end', ok))
+  await warm.stop()
+  process.exit(0)
+}
 try {
   const [job] = action === 'lock' ? await warm.lock([path]) : await warm.warm([path])
   const end = await jobs.wait(job.id)
