@@ -1,7 +1,7 @@
 // Residency of one file, by cachestat where the kernel has it, else by a mincore walk. Files are
 // opened read-only (Hearth never writes a model file) and closed before returning.
-import { constants as fsConstants } from 'node:fs'
-import { open, type FileHandle } from 'node:fs/promises'
+import { closeSync, constants as fsConstants, fstatSync, open as openCallback } from 'node:fs'
+import { promisify } from 'node:util'
 import type { FileResidency, HeatStrip } from '../../../shared/api'
 import { HearthError } from '../../../shared/errors'
 import { cachestat, CachestatError, pageSizeBytes } from '../../sys/cachestat'
@@ -13,26 +13,29 @@ export const goneReason = 'file is gone'
 
 /** cachestat if this kernel and arch answer it, else mincore. */
 export async function detectProbe(): Promise<ResidencyProbe> {
-  let fh: FileHandle | null = null
+  const fd = await openQuietly(process.execPath)
   try {
-    fh = await open(process.execPath, 'r')
-    cachestat(fh.fd, 0, 4096)
+    cachestat(fd, 0, 4096)
     return 'cachestat'
   } catch (err) {
     if (err instanceof CachestatError && err.failure === 'unsupported') return 'mincore'
     return 'cachestat' // EPERM or the like: the syscall exists
   } finally {
-    await fh?.close()
+    closeSync(fd)
   }
 }
 
-async function openQuietly(path: string): Promise<FileHandle> {
+// A plain fd (not a FileHandle), so everything after the open can be synchronous.
+const openFd = promisify(openCallback)
+
+/** Opens read-only; the caller closes the fd. */
+async function openQuietly(path: string): Promise<number> {
   // O_NOATIME keeps a 1 Hz poll from dirtying inodes; only the owner (or root) may ask for it.
   try {
-    return await open(path, fsConstants.O_RDONLY | fsConstants.O_NOATIME)
+    return await openFd(path, fsConstants.O_RDONLY | fsConstants.O_NOATIME)
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err
-    return await open(path, fsConstants.O_RDONLY)
+    return await openFd(path, fsConstants.O_RDONLY)
   }
 }
 
@@ -50,36 +53,42 @@ function residentOf(pages: number, sizeBytes: number): number {
 
 /** Residency of one path; a file that cannot be measured gets residentBytes null and the reason. */
 export async function fileResidency(path: string, probe: ResidencyProbe): Promise<FileResidency> {
-  let fh: FileHandle
+  let fd: number
   try {
-    fh = await openQuietly(path)
+    // Only the open goes through the thread pool: it is the step that can hang on a dead share.
+    // Once it answered, fstat, cachestat and close on the fd are microseconds, and doing them
+    // synchronously makes a 100-file poll four times cheaper than three async hops per file.
+    fd = await openQuietly(path)
   } catch (err) {
     return { path, bytes: 0, residentBytes: null, unknownReason: unknownFromOpenError(err), method: probe }
   }
   try {
-    const st = await fh.stat()
-    const bytes = st.size
-    if (probe === 'cachestat') {
-      try {
-        const { cachePages } = cachestat(fh.fd)
-        return { path, bytes, residentBytes: residentOf(cachePages, bytes), method: probe }
-      } catch (err) {
-        if (err instanceof CachestatError && err.failure === 'permission') {
-          return { path, bytes, residentBytes: null, unknownReason: hiddenResidencyReason, method: probe }
-        }
-        throw err
-      }
-    }
-    const hidden = mincoreHiddenReason(path)
-    if (hidden) return { path, bytes, residentBytes: null, unknownReason: hidden, method: probe }
-    let pages = 0
-    mincoreWalk(fh.fd, bytes, (vec) => {
-      for (let i = 0; i < vec.length; i++) pages += vec[i] & 1
-    })
-    return { path, bytes, residentBytes: residentOf(pages, bytes), method: probe }
+    return measureFd(fd, path, probe)
   } finally {
-    await fh.close()
+    closeSync(fd)
   }
+}
+
+function measureFd(fd: number, path: string, probe: ResidencyProbe): FileResidency {
+  const bytes = fstatSync(fd).size
+  if (probe === 'cachestat') {
+    try {
+      const { cachePages } = cachestat(fd)
+      return { path, bytes, residentBytes: residentOf(cachePages, bytes), method: probe }
+    } catch (err) {
+      if (err instanceof CachestatError && err.failure === 'permission') {
+        return { path, bytes, residentBytes: null, unknownReason: hiddenResidencyReason, method: probe }
+      }
+      throw err
+    }
+  }
+  const hidden = mincoreHiddenReason(path)
+  if (hidden) return { path, bytes, residentBytes: null, unknownReason: hidden, method: probe }
+  let pages = 0
+  mincoreWalk(fd, bytes, (vec) => {
+    for (let i = 0; i < vec.length; i++) pages += vec[i] & 1
+  })
+  return { path, bytes, residentBytes: residentOf(pages, bytes), method: probe }
 }
 
 /** Page range [first, end) of bucket i of n over a file of totalPages pages (never empty). */
@@ -94,15 +103,15 @@ export async function heatStrip(path: string, buckets: number, probe: ResidencyP
   if (!Number.isInteger(buckets) || buckets < 1) {
     throw new HearthError('BAD_INPUT', `buckets must be a whole number ≥ 1 (got ${buckets})`)
   }
-  let fh: FileHandle
+  let fd: number
   try {
-    fh = await openQuietly(path)
+    fd = await openQuietly(path)
   } catch (err) {
     const reason = unknownFromOpenError(err)
     throw new HearthError(reason === goneReason ? 'NOT_FOUND' : 'PERMISSION', `${path}: ${reason}`)
   }
   try {
-    const bytes = (await fh.stat()).size
+    const bytes = fstatSync(fd).size
     const page = pageSizeBytes()
     const totalPages = Math.ceil(bytes / page)
     const fractions = new Array<number>(buckets).fill(0)
@@ -111,10 +120,10 @@ export async function heatStrip(path: string, buckets: number, probe: ResidencyP
       new HearthError('PERMISSION', `${path}: ${hiddenResidencyReason}`, { path, reason: hiddenResidencyReason })
     if (probe === 'cachestat') {
       try {
-        const whole = cachestat(fh.fd).cachePages
+        const whole = cachestat(fd).cachePages
         for (let i = 0; i < buckets; i++) {
           const [first, end] = bucketPages(i, buckets, totalPages)
-          fractions[i] = cachestat(fh.fd, first * page, (end - first) * page).cachePages / (end - first)
+          fractions[i] = cachestat(fd, first * page, (end - first) * page).cachePages / (end - first)
         }
         return { path, bytes, residentBytes: residentOf(whole, bytes), buckets: fractions }
       } catch (err) {
@@ -129,7 +138,7 @@ export async function heatStrip(path: string, buckets: number, probe: ResidencyP
     const counts = new Array<number>(slots).fill(0)
     const slotOfPage = (p: number) => Math.floor(((p + 1) * slots - 1) / totalPages)
     let whole = 0
-    mincoreWalk(fh.fd, bytes, (vec, firstPage) => {
+    mincoreWalk(fd, bytes, (vec, firstPage) => {
       for (let i = 0; i < vec.length; i++) {
         if (vec[i] & 1) {
           whole++
@@ -143,6 +152,6 @@ export async function heatStrip(path: string, buckets: number, probe: ResidencyP
     }
     return { path, bytes, residentBytes: residentOf(whole, bytes), buckets: fractions }
   } finally {
-    await fh.close()
+    closeSync(fd)
   }
 }

@@ -1,0 +1,152 @@
+// `npm run bench -- residency`: residency of 100 sparse 10 GiB files (1 TB), fully cold and then
+// partly warm, by Hearth (cachestat) against fincore and vmtouch (mincore walks) in the same run.
+// (a) in-process: Hearth's service call vs the peers' whole runs; (b) whole CLI runs, start-up
+// included. The files are sparse, so they cost no disk; what the reads cache is evicted after.
+import { spawnSync } from 'node:child_process'
+import { closeSync, existsSync, ftruncateSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createHub } from '../src/main/hub'
+import { createResidencyService } from '../src/main/services/pagecache'
+import { FADV, fadvise } from '../src/main/sys/fadvise'
+import { pageSizeBytes } from '../src/main/sys/cachestat'
+
+const GiB = 1 << 30
+const MiB = 1 << 20
+const FILES = 100
+const FILE_BYTES = 10 * GiB
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+
+for (const tool of ['fincore', 'vmtouch']) {
+  if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
+    console.error(`bench residency: ${tool} is missing (apt-get install -y ${tool === 'fincore' ? 'util-linux' : 'vmtouch'})`)
+    process.exit(1)
+  }
+}
+
+// In the temp dir (ext4 here, the filesystem of the repo); tmpfs would not cache read holes.
+const dir = mkdtempSync(join(tmpdir(), 'hearth-bench-residency-'))
+const files = Array.from({ length: FILES }, (_, i) => join(dir, `model-${String(i).padStart(3, '0')}.gguf`))
+const evictAll = () => {
+  for (const f of files) {
+    if (!existsSync(f)) continue
+    const fd = openSync(f, 'r')
+    fadvise(fd, 0, 0, FADV.DONTNEED)
+    closeSync(fd)
+  }
+}
+const cleanup = () => {
+  evictAll()
+  rmSync(dir, { recursive: true, force: true })
+}
+process.on('SIGINT', () => {
+  cleanup()
+  process.exit(130)
+})
+
+const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const fmt = (x: number) => (x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : x.toFixed(0))
+const ratio = (peer: number, ours: number) => `${Math.round(peer / ours)}x`
+
+function timed(cmd: string, args: string[]): { ms: number; stdout: string } {
+  const t0 = process.hrtime.bigint()
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * MiB, cwd: root })
+  const took = ms(t0)
+  if (r.status !== 0) throw new Error(`${cmd} failed (${r.status}): ${r.stderr.slice(0, 500)}`)
+  return { ms: took, stdout: r.stdout }
+}
+
+const builtCli = join(root, 'out', 'main', 'cli.js')
+function cliRun(): { ms: number; residentBytes: number; how: string } {
+  if (existsSync(builtCli)) {
+    try {
+      const r = timed(process.execPath, [join(root, 'bin', 'hearth.js'), 'status', '--json', ...files])
+      const rows = JSON.parse(r.stdout) as { residentBytes: number | null }[]
+      return { ms: r.ms, residentBytes: rows.reduce((a, f) => a + (f.residentBytes ?? 0), 0), how: 'node bin/hearth.js status --json' }
+    } catch (err) {
+      console.log(`  (the built CLI failed, timing the stand-in instead: ${(err as Error).message.split('\n')[0]})`)
+    }
+  }
+  const r = timed(process.execPath, ['--import', 'tsx', join(root, 'bench', '_residency-cli.ts'), ...files])
+  const rows = JSON.parse(r.stdout) as { residentBytes: number | null }[]
+  return {
+    ms: r.ms,
+    residentBytes: rows.reduce((a, f) => a + (f.residentBytes ?? 0), 0),
+    how: 'stand-in: node --import tsx bench/_residency-cli.ts (out/main/cli.js not built)',
+  }
+}
+
+async function phase(label: string): Promise<void> {
+  const service = createResidencyService({ hub: createHub(), catalog: { current: () => ({ models: [], skipped: [], roots: [], scannedAtMs: 0, scanMs: 0 }) } })
+  const targets = files.map((path) => ({ path, bytes: FILE_BYTES }))
+  await service.ofFiles(targets.slice(0, 1)) // loads libc and detects the probe, once per process
+  const runs: number[] = []
+  let hearthBytes = 0
+  for (let i = 0; i < 7; i++) {
+    const t0 = process.hrtime.bigint()
+    const r = await service.ofFiles(targets)
+    runs.push(ms(t0))
+    hearthBytes = r.reduce((a, f) => a + (f.residentBytes ?? 0), 0)
+  }
+  const hearthMs = median(runs)
+
+  // Each peer's answer is checked against Hearth's reading just before it: other processes on a
+  // shared machine may evict pages while the peers walk 1 TB of mappings.
+  const sum = async () => (await service.ofFiles(targets)).reduce((a, f) => a + (f.residentBytes ?? 0), 0)
+  const beforeFincore = await sum()
+  const fincore = timed('fincore', ['--bytes', '--noheadings', '--output', 'RES', ...files])
+  const fincoreBytes = fincore.stdout.trim().split('\n').reduce((a, l) => a + Number(l), 0)
+  const beforeVmtouch = await sum()
+  const vmtouch = timed('vmtouch', files)
+  const m = /Resident Pages:\s+(\d+)\//.exec(vmtouch.stdout)
+  const vmtouchBytes = m ? Number(m[1]) * pageSizeBytes() : NaN
+  const cli: ReturnType<typeof cliRun>[] = []
+  const beforeCli: number[] = []
+  for (let i = 0; i < 5; i++) {
+    beforeCli.push(await sum())
+    cli.push(cliRun())
+  }
+  const cliMs = median(cli.map((c) => c.ms))
+
+  const same = (a: number, b: number) => (a === b ? 'same' : `differs by ${b - a} B`)
+  const agree = beforeFincore === fincoreBytes && beforeVmtouch === vmtouchBytes && cli.every((c, i) => c.residentBytes === beforeCli[i])
+  console.log(
+    `residency ${label}: hearth ${fmt(hearthMs)} ms, fincore ${fmt(fincore.ms)} ms (${ratio(fincore.ms, hearthMs)}), ` +
+      `vmtouch ${fmt(vmtouch.ms)} ms (${ratio(vmtouch.ms, hearthMs)})  [in-process, ${service.method}]`,
+  )
+  console.log(
+    `residency ${label} CLI: hearth ${fmt(cliMs)} ms, fincore ${fmt(fincore.ms)} ms (${ratio(fincore.ms, cliMs)}), ` +
+      `vmtouch ${fmt(vmtouch.ms)} ms (${ratio(vmtouch.ms, cliMs)})  [whole runs, median of ${cli.length}; ${cli[0].how}]`,
+  )
+  console.log(
+    `  resident bytes: hearth ${hearthBytes}; fincore ${fincoreBytes} (${same(beforeFincore, fincoreBytes)}), ` +
+      `vmtouch ${vmtouchBytes} (${same(beforeVmtouch, vmtouchBytes)}), CLI ${cli.map((c) => c.residentBytes).join('/')} → ${agree ? 'agree' : 'DISAGREE'}`,
+  )
+  if (!agree) process.exitCode = 1
+}
+
+try {
+  for (const f of files) {
+    const fd = openSync(f, 'w')
+    ftruncateSync(fd, FILE_BYTES)
+    closeSync(fd)
+  }
+  evictAll()
+  console.log(`${FILES} sparse files × ${FILE_BYTES / GiB} GiB = ${(FILES * FILE_BYTES) / 1e12} TB in ${dir}`)
+  await phase('cold')
+
+  // Partly warm: 320 MiB over 10 files, in two ranges each (holes read as zeros and get cached).
+  const buf = Buffer.allocUnsafe(4 * MiB)
+  for (let i = 0; i < FILES; i += 10) {
+    const fd = openSync(files[i], 'r')
+    for (const start of [i * 37 * MiB, FILE_BYTES - 64 * MiB]) {
+      for (let off = start; off < start + 16 * MiB; off += buf.length) readSync(fd, buf, 0, buf.length, off)
+    }
+    closeSync(fd)
+  }
+  await phase('partly warm')
+} finally {
+  cleanup()
+}
