@@ -5,12 +5,21 @@ import { UsageError, type CliCommand, type CliIo } from './cli/command'
 import { modelsCommand } from './cli/models'
 import { statusCommand } from './cli/status'
 import { serveCommand } from './cli/serve'
+import { warmCommand, evictCommand, lockCommand, pinCommand, unpinCommand, jobsCommand } from './cli/warm'
+import { planCommand } from './cli/plan'
 
 // One line per command; each lives in src/main/cli/<name>.ts.
 const commands: CliCommand[] = [
   modelsCommand,
   statusCommand,
   serveCommand,
+  warmCommand,
+  evictCommand,
+  lockCommand,
+  pinCommand,
+  unpinCommand,
+  jobsCommand,
+  planCommand,
 ]
 
 function help(): string {
