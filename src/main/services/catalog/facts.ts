@@ -1,0 +1,156 @@
+// Header facts of model files, read with bounded reads only (never the weights), cached by
+// (path, size, mtime) so a rescan of an unchanged tree parses nothing again.
+import { open } from 'node:fs/promises'
+import type { GgufFacts, SafetensorsFacts } from '../../../shared/api'
+import { ggufFacts, readGgufHeader, type GgufHeader } from '../gguf/read-gguf'
+
+/** [elements per block, bytes per block] per ggml type, to tell a truncated file from a whole one. */
+const ggmlBlock: Record<number, [number, number]> = {
+  0: [1, 4], 1: [1, 2], 2: [32, 18], 3: [32, 20], 6: [32, 22], 7: [32, 24], 8: [32, 34], 9: [32, 36],
+  10: [256, 84], 11: [256, 110], 12: [256, 144], 13: [256, 176], 14: [256, 210], 15: [256, 292],
+  16: [256, 66], 17: [256, 74], 18: [256, 98], 19: [256, 50], 20: [32, 18], 21: [256, 110],
+  22: [256, 82], 23: [256, 136], 24: [1, 1], 25: [1, 2], 26: [1, 4], 27: [1, 8], 28: [1, 8],
+  29: [256, 56], 30: [1, 2], 34: [256, 54], 35: [256, 66], 39: [32, 17],
+}
+
+/** Bytes the header says the file holds; undefined when a tensor type is unknown to us. */
+export function ggufExpectedBytes(h: GgufHeader): number | undefined {
+  let end = 0
+  for (const t of h.tensors) {
+    const b = ggmlBlock[t.type]
+    if (!b) return undefined
+    const n = t.shape.reduce((a, x) => a * x, 1)
+    end = Math.max(end, t.offset + Math.ceil(n / b[0]) * b[1])
+  }
+  return h.tensorDataOffset + end
+}
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string }
+
+export interface GgufFileFacts {
+  facts: GgufFacts
+  /** split.count, when the file is a shard */
+  splitCount?: number
+}
+
+/** Reads a GGUF header and checks the file is as long as the header says. */
+export async function parseGguf(path: string, bytes: number): Promise<Parsed<GgufFileFacts>> {
+  let h: GgufHeader
+  try {
+    h = await readGgufHeader(path)
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err)
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return { ok: false, reason: 'vanished during the scan' }
+    if (code === 'EACCES' || code === 'EPERM') return { ok: false, reason: 'cannot read this file: permission denied' }
+    if (/magic number/i.test(msg)) return { ok: false, reason: 'not a GGUF file (bad magic): the name ends in .gguf but the content is something else' }
+    if (/maximum chunk fetches|RangeError|outside the bounds|Offset is outside/i.test(msg) || err instanceof RangeError) {
+      return { ok: false, reason: `truncated GGUF: the file (${bytes} bytes) ends inside its header (an interrupted download?)` }
+    }
+    if (/cannot fit|parameter count/i.test(msg)) return { ok: false, reason: `truncated GGUF: the header describes more data than the file's ${bytes} bytes (an interrupted download?)` }
+    return { ok: false, reason: `unreadable GGUF header: ${msg}` }
+  }
+  const expected = ggufExpectedBytes(h)
+  if (expected !== undefined && bytes < expected) {
+    return { ok: false, reason: `truncated GGUF: the header describes ${expected} bytes, the file has ${bytes} (an interrupted download?)` }
+  }
+  const split = h.metadata['split.count']
+  return { ok: true, value: { facts: ggufFacts(h), splitCount: typeof split === 'number' ? split : undefined } }
+}
+
+// Real safetensors headers are a few MB at most; a larger length means it is not one.
+const maxSafetensorsHeaderBytes = 100 * 1024 * 1024
+
+/** Dtype → parameter count, from the 8-byte-length JSON header of one safetensors file. */
+export async function parseSafetensors(path: string, bytes: number): Promise<Parsed<Record<string, number>>> {
+  let fh
+  try {
+    fh = await open(path, 'r')
+    const lenBuf = Buffer.alloc(8)
+    const got = (await fh.read(lenBuf, 0, 8, 0)).bytesRead
+    if (got < 8) return { ok: false, reason: `truncated safetensors: ${bytes} bytes is too short for a header` }
+    const n = Number(lenBuf.readBigUInt64LE())
+    if (n > maxSafetensorsHeaderBytes || n < 2) return { ok: false, reason: 'not a safetensors file (header length out of range)' }
+    if (8 + n > bytes) return { ok: false, reason: `truncated safetensors: the header needs ${8 + n} bytes, the file has ${bytes}` }
+    const buf = Buffer.alloc(n)
+    await fh.read(buf, 0, n, 8)
+    const header = JSON.parse(buf.toString('utf8')) as Record<string, { dtype?: string; shape?: number[]; data_offsets?: number[] }>
+    const byDtype: Record<string, number> = {}
+    let end = 0
+    for (const [name, t] of Object.entries(header)) {
+      if (name === '__metadata__' || !t || typeof t.dtype !== 'string' || !Array.isArray(t.shape)) continue
+      byDtype[t.dtype] = (byDtype[t.dtype] ?? 0) + t.shape.reduce((a, x) => a * x, 1)
+      if (Array.isArray(t.data_offsets)) end = Math.max(end, Number(t.data_offsets[1]) || 0)
+    }
+    if (8 + n + end > bytes) return { ok: false, reason: `truncated safetensors: the header describes ${8 + n + end} bytes, the file has ${bytes}` }
+    return { ok: true, value: byDtype }
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    if (e.code === 'ENOENT') return { ok: false, reason: 'vanished during the scan' }
+    if (err instanceof SyntaxError) return { ok: false, reason: `not a safetensors file (header is not JSON: ${err.message})` }
+    return { ok: false, reason: `unreadable safetensors header: ${e.code ?? e.message}` }
+  } finally {
+    await fh?.close().catch(() => undefined)
+  }
+}
+
+export function safetensorsFacts(perShard: Array<Record<string, number>>): SafetensorsFacts {
+  const total: Record<string, number> = {}
+  for (const s of perShard) for (const [d, n] of Object.entries(s)) total[d] = (total[d] ?? 0) + n
+  let dtype = 'unknown'
+  let most = -1
+  let parameters = 0
+  for (const [d, n] of Object.entries(total)) {
+    parameters += n
+    if (n > most) [dtype, most] = [d, n]
+  }
+  return { dtype, parameters }
+}
+
+/** Caches parse results by (path, size, mtime); lives as long as the catalog service. */
+export class HeaderCache {
+  private gguf = new Map<string, { key: string; result: Promise<Parsed<GgufFileFacts>> }>()
+  private st = new Map<string, { key: string; result: Promise<Parsed<Record<string, number>>> }>()
+  parses = 0
+
+  ggufOf(path: string, bytes: number, mtimeMs: number): Promise<Parsed<GgufFileFacts>> {
+    return this.memo(this.gguf, path, bytes, mtimeMs, () => parseGguf(path, bytes))
+  }
+
+  safetensorsOf(path: string, bytes: number, mtimeMs: number): Promise<Parsed<Record<string, number>>> {
+    return this.memo(this.st, path, bytes, mtimeMs, () => parseSafetensors(path, bytes))
+  }
+
+  /** Forget files not seen in the last scan so the cache does not grow without bound. */
+  retain(paths: Set<string>): void {
+    for (const m of [this.gguf, this.st] as Array<Map<string, unknown>>) for (const k of m.keys()) if (!paths.has(k)) m.delete(k)
+  }
+
+  private memo<T>(m: Map<string, { key: string; result: Promise<Parsed<T>> }>, path: string, bytes: number, mtimeMs: number, parse: () => Promise<Parsed<T>>) {
+    const key = `${bytes}:${mtimeMs}`
+    const hit = m.get(path)
+    if (hit && hit.key === key) return hit.result
+    this.parses++
+    const result = parse()
+    m.set(path, { key, result })
+    // A vanished file may come back; do not remember that.
+    void result.then((r) => {
+      if (!r.ok && /vanished/.test(r.reason)) m.delete(path)
+    })
+    return result
+  }
+}
+
+/** Runs fn over items with at most `limit` in flight. */
+export async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length)
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++
+      out[i] = await fn(items[i])
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return out
+}
