@@ -6,6 +6,7 @@ import { modelsCommand } from './cli/models'
 import { statusCommand } from './cli/status'
 import { serveCommand } from './cli/serve'
 import { warmCommand, evictCommand, lockCommand, pinCommand, unpinCommand, jobsCommand } from './cli/warm'
+import { warmCommand, evictCommand, lockCommand, pinCommand, unpinCommand, jobsCommand } from './cli/warm'
 import { planCommand } from './cli/plan'
 
 // One line per command; each lives in src/main/cli/<name>.ts.
@@ -13,6 +14,12 @@ const commands: CliCommand[] = [
   modelsCommand,
   statusCommand,
   serveCommand,
+  warmCommand,
+  evictCommand,
+  lockCommand,
+  pinCommand,
+  unpinCommand,
+  jobsCommand,
   warmCommand,
   evictCommand,
   lockCommand,

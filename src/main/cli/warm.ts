@@ -1,0 +1,166 @@
+// `hearth warm|evict|lock|pin|unpin|jobs`: the warm service from the command line. Progress is a
+// redrawn line on a terminal, one JSON object per update with --json, and the final notes
+// otherwise.
+import { parseArgs } from 'node:util'
+import type { Job } from '../../shared/api'
+import { formatBytes, formatPercent } from '../../shared/format'
+import type { Backend } from '../backend'
+import { UsageError, type CliCommand, type CliIo } from './command'
+import { progressLine, table } from './output'
+
+const ended = (j: Job) => j.status === 'done' || j.status === 'failed' || j.status === 'cancelled'
+
+/** Shows progress of the given jobs until all end; resolves them. Ctrl-C cancels them. */
+async function follow(backend: Backend, started: Job[], io: CliIo, json: boolean): Promise<Job[]> {
+  const ids = new Set(started.map((j) => j.id))
+  const last = new Map(started.map((j) => [j.id, j]))
+  let drawn = false
+  const draw = () => {
+    if (!io.isTTY || json) return
+    const lines = [...last.values()].map((j) => progressLine(j, io.columns))
+    process.stdout.write((drawn ? `\x1b[${lines.length}A` : '') + lines.map((l) => `\r\x1b[2K${l}\n`).join(''))
+    drawn = true
+  }
+  const off = backend.subscribe('jobs', (j) => {
+    if (!ids.has(j.id)) return
+    last.set(j.id, j)
+    if (json) io.out(JSON.stringify(j))
+    draw()
+  })
+  const onInterrupt = () => {
+    for (const id of ids) backend.ctx.jobs.cancel(id)
+  }
+  io.signal.addEventListener('abort', onInterrupt, { once: true })
+  try {
+    draw()
+    const finals = await Promise.all(started.map((j) => (ended(j) ? j : backend.ctx.jobs.wait(j.id))))
+    for (const j of finals) last.set(j.id, j)
+    draw()
+    return finals
+  } finally {
+    off()
+    io.signal.removeEventListener('abort', onInterrupt)
+  }
+}
+
+function report(finals: Job[], io: CliIo, json: boolean): number {
+  let code = 0
+  for (const j of finals) {
+    if (j.status === 'done') {
+      if (!json) io.out(`${j.kind} ${j.label}: ${j.note ?? 'done'}`)
+    } else {
+      code = j.status === 'cancelled' ? 130 : 1
+      if (!json) io.err(`${j.kind} ${j.label}: ${j.status}: ${j.error?.message ?? ''}`)
+    }
+  }
+  return code
+}
+
+export const warmCommand: CliCommand = {
+  name: 'warm',
+  summary: 'read models into the page cache (only what is not resident); returns when warm',
+  usage: 'hearth warm MODEL|PATH ... [--force] [--idle] [--low-cpu] [--json]',
+  async run(argv, io) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { force: { type: 'boolean' }, idle: { type: 'boolean' }, 'low-cpu': { type: 'boolean' }, json: { type: 'boolean' } },
+    })
+    if (positionals.length === 0) throw new UsageError('name at least one model or file')
+    const backend = await io.backend()
+    const jobs = await backend.warm({ targets: positionals, force: values.force, idle: values.idle, lowCpu: values['low-cpu'] })
+    return report(await follow(backend, jobs, io, Boolean(values.json)), io, Boolean(values.json))
+  },
+}
+
+export const evictCommand: CliCommand = {
+  name: 'evict',
+  summary: 'drop models from the page cache; says what stayed and which process holds it',
+  usage: 'hearth evict MODEL|PATH ... [--json]',
+  async run(argv, io) {
+    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' } } })
+    if (positionals.length === 0) throw new UsageError('name at least one model or file')
+    const reports = await (await io.backend()).evict({ targets: positionals })
+    if (values.json) {
+      io.out(JSON.stringify(reports))
+      return 0
+    }
+    for (const r of reports) io.out(`evict ${r.job.label}: ${r.job.note ?? r.job.status}`)
+    return 0
+  },
+}
+
+export const lockCommand: CliCommand = {
+  name: 'lock',
+  summary: 'lock models in RAM (mmap + mlock); holds until Ctrl-C',
+  usage: 'hearth lock MODEL|PATH ... [--json]',
+  async run(argv, io) {
+    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' } } })
+    if (positionals.length === 0) throw new UsageError('name at least one model or file')
+    const backend = await io.backend()
+    const finals = await follow(backend, await backend.lock({ targets: positionals }), io, Boolean(values.json))
+    const code = report(finals, io, Boolean(values.json))
+    if (code !== 0) return code
+    if (!values.json) io.err('holding the lock; press Ctrl-C to unlock and exit')
+    await io.interrupted
+    return 0
+  },
+}
+
+async function printPins(backend: Backend, io: CliIo): Promise<number> {
+  const pins = await backend.pins()
+  if (pins.length === 0) io.out('no pinned models')
+  else
+    io.out(
+      table([
+        ['MODEL', 'RESIDENT', 'RE-WARMS', 'LAST RE-WARM'],
+        ...pins.map((p) => [
+          p.modelId,
+          p.residentFraction === null ? '?' : formatPercent(p.residentFraction),
+          String(p.rewarms),
+          p.lastRewarmMs ? `${new Date(p.lastRewarmMs).toLocaleString()} (${formatBytes(p.lastRewarmBytes)})` : '-',
+        ]),
+      ]),
+    )
+  return 0
+}
+
+export const pinCommand: CliCommand = {
+  name: 'pin',
+  summary: 'keep a model warm: the app re-warms it at low priority when it drops below the threshold',
+  usage: 'hearth pin [MODEL]',
+  async run(argv, io) {
+    const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} })
+    const backend = await io.backend()
+    if (positionals.length > 1) throw new UsageError('pin one model at a time')
+    if (positionals[0]) await backend.pin({ model: positionals[0] })
+    return printPins(backend, io)
+  },
+}
+
+export const unpinCommand: CliCommand = {
+  name: 'unpin',
+  summary: 'stop keeping a model warm',
+  usage: 'hearth unpin MODEL',
+  async run(argv, io) {
+    const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} })
+    if (positionals.length !== 1) throw new UsageError('name one pinned model')
+    const backend = await io.backend()
+    await backend.unpin({ model: positionals[0] })
+    return printPins(backend, io)
+  },
+}
+
+export const jobsCommand: CliCommand = {
+  name: 'jobs',
+  summary: 'list the jobs of this process (the app and `hearth serve` show their own)',
+  usage: 'hearth jobs [--json]',
+  async run(argv, io) {
+    const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' } } })
+    const jobs = await (await io.backend()).jobs()
+    if (values.json) io.out(JSON.stringify(jobs))
+    else if (jobs.length === 0) io.out('no jobs (jobs live in the process that runs them: see the app or `hearth serve`)')
+    else io.out(table([['ID', 'KIND', 'STATUS', 'MODEL', 'NOTE'], ...jobs.map((j) => [j.id, j.kind, j.status, j.label, j.note ?? j.error?.message ?? ''])]))
+    return 0
+  },
+}
