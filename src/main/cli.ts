@@ -6,7 +6,6 @@ import { modelsCommand } from './cli/models'
 import { statusCommand } from './cli/status'
 import { serveCommand } from './cli/serve'
 import { warmCommand, evictCommand, lockCommand, pinCommand, unpinCommand, jobsCommand } from './cli/warm'
-import { warmCommand, evictCommand, lockCommand, pinCommand, unpinCommand, jobsCommand } from './cli/warm'
 import { planCommand } from './cli/plan'
 
 // One line per command; each lives in src/main/cli/<name>.ts.
@@ -14,12 +13,6 @@ const commands: CliCommand[] = [
   modelsCommand,
   statusCommand,
   serveCommand,
-  warmCommand,
-  evictCommand,
-  lockCommand,
-  pinCommand,
-  unpinCommand,
-  jobsCommand,
   warmCommand,
   evictCommand,
   lockCommand,
