@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, rm, symlink, unlink, writeFile } from 'node:fs/promises'
+import { spawnSync } from 'node:child_process'
+import { chmod, mkdir, mkdtemp, rm, symlink, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -255,5 +256,47 @@ describe('catalog: symlinked folders', () => {
     const c = await svc.scan()
     expect(c.models.filter((m) => m.source === 'folder')).toHaveLength(2) // only "my models"
     expect(c.models.filter((m) => m.source === 'lmstudio')).toHaveLength(3)
+  })
+})
+
+describe('catalog: unreadable folders', () => {
+  // Root reads anything, so as root the scan runs in a child as `nobody`; that child must be
+  // able to read this checkout (true for a normal clone, not for one under a 0700 home).
+  const asRoot = process.getuid?.() === 0
+  const nobody = 65534
+  const repo = process.cwd()
+  const childCanRead =
+    !asRoot || spawnSync('sh', ['-c', `test -r "${repo}/node_modules/tsx/package.json" && test -r "${repo}/src/main/services/catalog/index.ts"`], { uid: nobody, gid: nobody }).status === 0
+
+  it.skipIf(!childCanRead)('lists a folder it may not read as skipped and goes on', async () => {
+    const base = await mkdtemp(join(tmpdir(), 'hearth-catalog-perm-'))
+    try {
+      await chmod(base, 0o755)
+      const folder = join(base, 'models')
+      await mkdir(join(folder, 'locked'), { recursive: true })
+      const spec = llamaShape({ layers: 1, embd: 256, heads: 4, headsKv: 4, ff: 256, vocab: 256 })
+      await writeGguf(join(folder, 'readable.gguf'), spec)
+      await writeGguf(join(folder, 'locked', 'hidden.gguf'), spec)
+      await chmod(join(folder, 'locked'), 0o000)
+      const script = join(base, 'scan.mts')
+      await writeFile(
+        script,
+        `import { createCatalogService } from ${JSON.stringify(join(repo, 'src/main/services/catalog/index.ts'))}
+import { createHub } from ${JSON.stringify(join(repo, 'src/main/hub.ts'))}
+const svc = createCatalogService({ env: { HOME: ${JSON.stringify(join(base, 'home'))} }, hub: createHub(), settings: { get: () => ({ folders: [${JSON.stringify(folder)}] }) } })
+const c = await svc.scan()
+process.stdout.write(JSON.stringify({ models: c.models.map((m) => m.name), skipped: c.skipped }))
+`,
+      )
+      await chmod(script, 0o644)
+      const r = spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: repo, encoding: 'utf8', ...(asRoot ? { uid: nobody, gid: nobody } : {}) })
+      expect(r.status, r.stderr).toBe(0)
+      const out = JSON.parse(r.stdout) as Catalog
+      expect(out.models).toEqual(['readable'])
+      expect(out.skipped).toEqual([{ path: join(folder, 'locked'), reason: expect.stringMatching(/permission denied/) }])
+    } finally {
+      await chmod(join(base, 'models', 'locked'), 0o755).catch(() => undefined)
+      await rm(base, { recursive: true, force: true })
+    }
   })
 })
