@@ -92,26 +92,30 @@ async function phase(label: string): Promise<void> {
   }
   const hearthMs = median(runs)
 
-  // Each peer's answer is checked against Hearth's reading just before it: other processes on a
-  // shared machine may evict pages while the peers walk 1 TB of mappings.
+  // Each peer's answer must lie between Hearth's readings just before and just after it (equal
+  // when nothing moves): other processes on a shared machine may evict pages while the peers walk
+  // 1 TB of mappings.
   const sum = async () => (await service.ofFiles(targets)).reduce((a, f) => a + (f.residentBytes ?? 0), 0)
-  const beforeFincore = await sum()
-  const fincore = timed('fincore', ['--bytes', '--noheadings', '--output', 'RES', ...files])
-  const fincoreBytes = fincore.stdout.trim().split('\n').reduce((a, l) => a + Number(l), 0)
-  const beforeVmtouch = await sum()
-  const vmtouch = timed('vmtouch', files)
-  const m = /Resident Pages:\s+(\d+)\//.exec(vmtouch.stdout)
-  const vmtouchBytes = m ? Number(m[1]) * pageSizeBytes() : NaN
-  const cli: ReturnType<typeof cliRun>[] = []
-  const beforeCli: number[] = []
-  for (let i = 0; i < 5; i++) {
-    beforeCli.push(await sum())
-    cli.push(cliRun())
+  const checks: { peer: string; bytes: number; before: number; after: number }[] = []
+  const bracket = async <T>(peer: string, run: () => T, bytesOf: (r: T) => number): Promise<T> => {
+    const before = await sum()
+    const r = run()
+    checks.push({ peer, bytes: bytesOf(r), before, after: await sum() })
+    return r
   }
+  const fincore = await bracket('fincore', () => timed('fincore', ['--bytes', '--noheadings', '--output', 'RES', ...files]), (r) =>
+    r.stdout.trim().split('\n').reduce((a, l) => a + Number(l), 0),
+  )
+  const vmtouch = await bracket('vmtouch', () => timed('vmtouch', files), (r) => {
+    const m = /Resident Pages:\s+(\d+)\//.exec(r.stdout)
+    return m ? Number(m[1]) * pageSizeBytes() : NaN
+  })
+  const cli: ReturnType<typeof cliRun>[] = []
+  for (let i = 0; i < 5; i++) cli.push(await bracket('CLI', cliRun, (r) => r.residentBytes))
   const cliMs = median(cli.map((c) => c.ms))
 
-  const same = (a: number, b: number) => (a === b ? 'same' : `differs by ${b - a} B`)
-  const agree = beforeFincore === fincoreBytes && beforeVmtouch === vmtouchBytes && cli.every((c, i) => c.residentBytes === beforeCli[i])
+  const within = (c: (typeof checks)[number]) => Math.min(c.before, c.after) <= c.bytes && c.bytes <= Math.max(c.before, c.after)
+  const agree = checks.every(within)
   console.log(
     `residency ${label}: hearth ${fmt(hearthMs)} ms, fincore ${fmt(fincore.ms)} ms (${ratio(fincore.ms, hearthMs)}), ` +
       `vmtouch ${fmt(vmtouch.ms)} ms (${ratio(vmtouch.ms, hearthMs)})  [in-process, ${service.method}]`,
@@ -120,9 +124,11 @@ async function phase(label: string): Promise<void> {
     `residency ${label} CLI: hearth ${fmt(cliMs)} ms, fincore ${fmt(fincore.ms)} ms (${ratio(fincore.ms, cliMs)}), ` +
       `vmtouch ${fmt(vmtouch.ms)} ms (${ratio(vmtouch.ms, cliMs)})  [whole runs, median of ${cli.length}; ${cli[0].how}]`,
   )
+  const shown = checks.filter((c, i) => c.peer !== 'CLI' || i === 2)
   console.log(
-    `  resident bytes: hearth ${hearthBytes}; fincore ${fincoreBytes} (${same(beforeFincore, fincoreBytes)}), ` +
-      `vmtouch ${vmtouchBytes} (${same(beforeVmtouch, vmtouchBytes)}), CLI ${cli.map((c) => c.residentBytes).join('/')} → ${agree ? 'agree' : 'DISAGREE'}`,
+    `  resident bytes: hearth ${hearthBytes}; ` +
+      shown.map((c) => `${c.peer} ${c.bytes}${c.before === c.after ? '' : ` (hearth ${c.before}→${c.after} around it)`}`).join(', ') +
+      ` → ${agree ? 'agree' : `DISAGREE: ${JSON.stringify(checks.filter((c) => !within(c)))}`}`,
   )
   if (!agree) process.exitCode = 1
 }
@@ -135,6 +141,8 @@ try {
   }
   evictAll()
   console.log(`${FILES} sparse files × ${FILE_BYTES / GiB} GiB = ${(FILES * FILE_BYTES) / 1e12} TB in ${dir}`)
+  const nodeFloorMs = median([0, 1, 2, 3, 4].map(() => timed(process.execPath, ['-e', '0']).ms))
+  console.log(`node start-up alone (the floor of any Node CLI run): ${fmt(nodeFloorMs)} ms`)
   await phase('cold')
 
   // Partly warm: 320 MiB over 10 files, in two ranges each (holes read as zeros and get cached).

@@ -121,7 +121,9 @@ describe('the 1 Hz poller', () => {
     evict(a)
     evict(b)
     const hub = createHub()
-    const catalog = catalogOf([model('A', [a], 128 * MiB), model('B', [b], 64 * MiB + 123)])
+    const inner = catalogOf([model('A', [a], 128 * MiB), model('B', [b], 64 * MiB + 123)])
+    let catalogReads = 0
+    const catalog = { current: () => (catalogReads++, inner.current()) }
     const s = createResidencyService({ hub, catalog, intervalMs: 20 })
     const updates: ResidencyUpdate[] = []
     const next = () =>
@@ -133,7 +135,8 @@ describe('the 1 Hz poller', () => {
       })
     s.start()
     try {
-      await new Promise((r) => setTimeout(r, 100)) // nobody listens yet: no work, no pushes
+      await new Promise((r) => setTimeout(r, 100))
+      expect(catalogReads).toBe(0) // nobody listens yet: five periods passed without any work
       const off = hub.subscribe('residency', (u) => updates.push(u))
       const first = await next()
       expect(first.models.map((m) => m.modelId).sort()).toEqual(['A', 'B'])
