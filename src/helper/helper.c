@@ -49,6 +49,20 @@ static void write_all(const char *buf, size_t len)
 	}
 }
 
+/* A verb's final line (ok or err) is held back until the verb has returned and cleaned up,
+ * so that a client which sees the reply also sees its effects (or their absence). */
+static int deferring;
+static char deferred[HP_MAX_LINE * 2];
+static size_t deferred_len;
+
+static void flush_deferred(void)
+{
+	deferring = 0;
+	if (deferred_len)
+		write_all(deferred, deferred_len);
+	deferred_len = 0;
+}
+
 static void vreply(uint64_t id, const char *head, const char *fmt, va_list ap)
 {
 	char line[HP_MAX_LINE * 2];
@@ -61,6 +75,11 @@ static void vreply(uint64_t id, const char *head, const char *fmt, va_list ap)
 			n = (int)sizeof line - 2;
 	}
 	line[n++] = '\n';
+	if (deferring && (!strcmp(head, "ok") || !strcmp(head, "err")) && !deferred_len) {
+		memcpy(deferred, line, (size_t)n);
+		deferred_len = (size_t)n;
+		return;
+	}
 	write_all(line, (size_t)n);
 }
 
@@ -495,6 +514,8 @@ static void handle_line(const char *line, size_t len)
 		return;
 	}
 	if (busy_id) {
+		int was_deferring = deferring;
+		deferring = 0;
 		if (req.verb == V_CANCEL && hp_num(&req, "target", 0) == busy_id) {
 			busy_cancelled = 1;
 			reply_ok(req.id, "cancelled=%llu", (unsigned long long)busy_id);
@@ -502,9 +523,11 @@ static void handle_line(const char *line, size_t len)
 			reply_err(req.id, "BUSY", NULL, "the helper is busy with request %llu; wait or cancel it",
 				  (unsigned long long)busy_id);
 		}
+		deferring = was_deferring;
 		return;
 	}
 	busy_cancelled = 0;
+	deferring = 1;
 	switch (req.verb) {
 	case V_HELLO: verb_hello(&req); break;
 	case V_STATUS: verb_status(&req); break;
@@ -520,6 +543,7 @@ static void handle_line(const char *line, size_t len)
 	case V_CANCEL: reply_err(req.id, "NOT_FOUND", NULL, "no request %llu is running", (unsigned long long)hp_num(&req, "target", 0)); break;
 	case V_COUNT: break;
 	}
+	flush_deferred();
 }
 
 static void on_term(int sig)

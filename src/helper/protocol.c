@@ -144,6 +144,12 @@ int hp_parse(const char *line, size_t len, struct hp_request *req, char *err, si
 	memset(req, 0, offsetof(struct hp_request, store));
 	if (len > 0 && line[len - 1] == '\n')
 		len--;
+	/* The id first, so that even a malformed request's error names it. */
+	const char *sp = memchr(line, ' ', len);
+	size_t idlen = sp ? (size_t)(sp - line) : len;
+	uint64_t early;
+	if (idlen <= 16 && parse_u64(line, idlen, &early) == 0 && early > 0 && early <= HP_MAX_ID)
+		req->id = early;
 	if (len + 1 > HP_MAX_LINE)
 		return fail(err, errlen, "request line is longer than %s bytes", "8192");
 	for (size_t i = 0; i < len; i++) {

@@ -517,10 +517,11 @@ static int copy_verify(const struct hp_request *r, int src, int dst, char *map, 
 		 * when the copy writes through the mapping. */
 		int e = posix_fallocate(dst, (off_t)off, (off_t)n);
 		if (e) {
-			char done[32];
-			fmt_gib(done, sizeof done, off);
-			reply_err(r->id, e == ENOSPC ? "TOO_LARGE" : "IO", NULL,
-				  "the RAM disk %s after %s of %s; the stage was rolled back", e == ENOSPC ? "filled up" : strerror(e), done, path);
+			char extra[64];
+			snprintf(extra, sizeof extra, "done-bytes=%llu", (unsigned long long)off);
+			reply_err(r->id, e == ENOSPC ? "TOO_LARGE" : "IO", extra,
+				  "the RAM disk %s after %.1f MiB of %s; the stage was rolled back", e == ENOSPC ? "filled up" : strerror(e),
+				  (double)off / 1048576.0, path);
 			return -1;
 		}
 		for (size_t got = 0; got < n;) {

@@ -26,7 +26,7 @@ static int read_u64_file(const char *p, uint64_t *v)
 
 static int write_u64_file(const char *p, uint64_t v)
 {
-	int fd = open(p, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = open(p, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -1;
 	char b[32];

@@ -1,0 +1,95 @@
+// Test harness: a private mount namespace (held open by a sleeping process) in which helpers are
+// started, restarted and killed; the test reads through /proc/PID/root to see that namespace's
+// mounts, while the host path still shows the untouched original. Everything is removed in
+// dispose(): killing the holder ends the namespace and every mount in it.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { chmodSync, mkdtempSync, readFileSync, rmSync, mkdirSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { HelperClient } from '../main/helper-client'
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+export const testHelper = join(repoRoot, 'build/helper/hearth-helper-test')
+export const prodHelper = join(repoRoot, 'build/helper/hearth-helper')
+
+export function buildHelper(): void {
+  execFileSync('make', ['-s', '-C', join(repoRoot, 'src/helper')], { stdio: 'pipe' })
+}
+
+export interface Namespace {
+  pid: number
+  dir: string
+  base: string
+  procSys: string
+  sysctlD: string
+  /** A path as seen inside the namespace */
+  inside(path: string): string
+  mountinfo(): string
+  helper(opts?: { uid?: number; extraArgs?: string[] }): HelperClient
+  /** Runs a command inside the namespace, returns the child (caller kills it) */
+  spawnInside(cmd: string, args: string[]): ChildProcess
+  dispose(): Promise<void>
+}
+
+export async function openNamespace(): Promise<Namespace> {
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-helper-'))
+  chmodSync(dir, 0o755) // the unprivileged test uid must reach the files in it
+  const procSys = join(dir, 'proc-sys')
+  mkdirSync(join(procSys, 'fs/inotify'), { recursive: true })
+  writeFileSync(join(procSys, 'fs/inotify/max_user_watches'), '8192\n')
+  writeFileSync(join(procSys, 'fs/inotify/max_user_instances'), '128\n')
+  const sysctlD = join(dir, 'sysctl.d')
+  mkdirSync(sysctlD)
+  const holder = spawn('unshare', ['-m', '--propagation', 'private', 'sleep', 'infinity'], { stdio: 'ignore' })
+  // unshare execs sleep once the namespace exists; wait until /proc shows it as sleep.
+  for (let i = 0; i < 200; i++) {
+    try {
+      if (readFileSync(`/proc/${holder.pid}/comm`, 'utf8').trim() === 'sleep') break
+    } catch {
+      /* not yet */
+    }
+    await new Promise((r) => setTimeout(r, 10))
+  }
+  const pid = holder.pid!
+  const base = join(dir, 'base')
+  const clients: HelperClient[] = []
+  const children: ChildProcess[] = []
+  return {
+    pid,
+    dir,
+    base,
+    procSys,
+    sysctlD,
+    inside: (p) => `/proc/${pid}/root${p}`,
+    mountinfo: () => readFileSync(`/proc/${pid}/mountinfo`, 'utf8'),
+    helper(opts = {}) {
+      const c = new HelperClient({
+        launch: {
+          command: 'nsenter',
+          args: ['-t', String(pid), '-m', '--', testHelper, '--test-base', base, '--test-proc-sys', procSys, '--test-sysctl-d', sysctlD, ...(opts.extraArgs ?? [])],
+        },
+        uid: opts.uid,
+      })
+      clients.push(c)
+      return c
+    },
+    spawnInside(cmd, args) {
+      const c = spawn('nsenter', ['-t', String(pid), '-m', '--', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+      children.push(c)
+      return c
+    },
+    async dispose() {
+      for (const c of children) c.kill('SIGKILL')
+      for (const c of clients) c.kill('SIGKILL')
+      holder.kill('SIGKILL')
+      await new Promise((r) => holder.once('exit', r))
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** Mount lines of the helper's tmpfs (source "hearth") in a mountinfo text */
+export function hearthMounts(mountinfo: string): string[] {
+  return mountinfo.split('\n').filter((l) => / - tmpfs hearth /.test(l))
+}

@@ -1,0 +1,278 @@
+// The helper end to end, as root, inside private mount namespaces (see harness.ts).
+import { createHash, randomBytes } from 'node:crypto'
+import { spawnSync } from 'node:child_process'
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { HearthError } from '../shared/api'
+import { buildHelper, hearthMounts, openNamespace, prodHelper, type Namespace } from './harness'
+
+const MiB = 1024 * 1024
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+
+function makeFile(dir: string, name: string, bytes: number): { path: string; hash: string } {
+  const path = join(dir, name)
+  const data = randomBytes(bytes)
+  writeFileSync(path, data, { mode: 0o644 })
+  return { path, hash: sha(data) }
+}
+
+async function err(p: Promise<unknown>): Promise<HearthError> {
+  try {
+    await p
+  } catch (e) {
+    return e as HearthError
+  }
+  throw new Error('expected the helper to refuse')
+}
+
+let ns: Namespace | null = null
+beforeAll(() => buildHelper())
+afterEach(async () => {
+  await ns?.dispose()
+  ns = null
+})
+
+describe('stage and unstage', () => {
+  it('round trip: the original path reads the tmpfs copy, unstage and off leave nothing', async () => {
+    ns = await openNamespace()
+    const files = [makeFile(ns.dir, 'a.gguf', 3 * MiB + 123), makeFile(ns.dir, 'b with space.gguf', 9 * MiB), makeFile(ns.dir, 'c.gguf', 4097)]
+    const h = ns.helper()
+    let progress = 0
+    const r = await h.request('stage', { path: files[1].path }, { onProgress: () => progress++ })
+    expect(r.fields.bytes).toBe(String(9 * MiB))
+    expect(progress).toBeGreaterThan(0)
+    expect(sha(readFileSync(ns.inside(files[1].path)))).toBe(files[1].hash)
+    const binds = hearthMounts(ns.mountinfo()).filter((l) => l.includes(' /s'))
+    expect(binds).toHaveLength(1)
+    expect(binds[0]).toContain('b\\040with\\040space.gguf')
+    expect(binds[0]).toMatch(/ ro,/)
+    // The host's view (outside the namespace) is the untouched original.
+    expect(sha(readFileSync(files[1].path))).toBe(files[1].hash)
+
+    await h.request('unstage', { path: files[1].path })
+    expect(hearthMounts(ns.mountinfo())).toHaveLength(0)
+    expect(existsSync(ns.base)).toBe(false)
+
+    for (const f of files) await h.request('stage', { path: f.path })
+    const again = await h.request('stage', { path: files[0].path })
+    expect(again.fields.already).toBe('1')
+    const st = await h.request('status')
+    expect(st.items.filter((i) => i.kind === 'stage')).toHaveLength(3)
+    for (const f of files) expect(sha(readFileSync(ns.inside(f.path)))).toBe(f.hash)
+    const off = await h.request('off')
+    expect(off.items.filter((i) => i.kind === 'unstaged')).toHaveLength(3)
+    expect(off.fields.failed).toBe('0')
+    expect(hearthMounts(ns.mountinfo())).toHaveLength(0)
+    expect(existsSync(ns.base)).toBe(false)
+    for (const f of files) expect(sha(readFileSync(f.path))).toBe(f.hash)
+  })
+
+  it('busy: a process mapping the copy blocks unstage (named), --lazy detaches', async () => {
+    ns = await openNamespace()
+    const f = makeFile(ns.dir, 'm.gguf', 2 * MiB)
+    const h = ns.helper()
+    await h.request('stage', { path: f.path })
+    const mapper = ns.spawnInside('python3', ['-c', `import mmap,sys,time\nf=open(${JSON.stringify(f.path)},'rb')\nm=mmap.mmap(f.fileno(),0,prot=mmap.PROT_READ)\nf.close()\nprint('ready',flush=True)\ntime.sleep(60)`])
+    await new Promise((ok) => mapper.stdout!.once('data', ok))
+    const e = await err(h.request('unstage', { path: f.path }))
+    expect(e.code).toBe('BUSY')
+    expect(e.message).toContain(String(mapper.pid))
+    expect(e.message).toContain('python3')
+    expect(e.message).toMatch(/lazily/)
+    expect(hearthMounts(ns.mountinfo()).filter((l) => l.includes(' /s'))).toHaveLength(1)
+    const lazy = await h.request('unstage', { path: f.path, lazy: '1' })
+    expect(lazy.fields.lazy).toBe('1')
+    expect(lazy.items[0].fields.holders).toContain(String(mapper.pid))
+    expect(hearthMounts(ns.mountinfo()).filter((l) => l.includes(' /s'))).toHaveLength(0)
+    mapper.kill('SIGKILL')
+  })
+})
+
+describe('capacity', () => {
+  it('a reserve larger than free RAM is refused with numbers, before anything is made', async () => {
+    ns = await openNamespace()
+    const f = makeFile(ns.dir, 'big.gguf', MiB)
+    const e = await err(ns.helper().request('stage', { path: f.path, reserve: String(2 ** 49) }))
+    expect(e.code).toBe('TOO_LARGE')
+    expect(e.message).toMatch(/needs 0\.0 GiB, 0\.0 GiB available after the 524288\.0 GiB reserve/)
+    expect(existsSync(ns.base)).toBe(false)
+  })
+
+  it('ENOSPC in the middle of the copy rolls the stage back', async () => {
+    ns = await openNamespace()
+    const f = makeFile(ns.dir, 'short.gguf', 40 * MiB)
+    const h = ns.helper({ extraArgs: ['--test-tmpfs-short', String(12 * MiB)] })
+    const e = await err(h.request('stage', { path: f.path }))
+    expect(e.code).toBe('TOO_LARGE')
+    expect(e.message).toMatch(/filled up after/)
+    expect(Number((e.detail as Record<string, string>)['done-bytes'])).toBeGreaterThan(0) // mid-copy, not before
+    expect(hearthMounts(ns.mountinfo())).toHaveLength(0)
+    expect(existsSync(ns.base)).toBe(false)
+    expect(sha(readFileSync(f.path))).toBe(f.hash)
+  })
+})
+
+describe('crash safety', () => {
+  it('SIGKILL at random points of stage and unstage: after restart fully staged or fully original', async () => {
+    ns = await openNamespace()
+    const f = makeFile(ns.dir, 'crash.gguf', 24 * MiB)
+    const seen = { staged: 0, original: 0 }
+    for (let run = 0; run < 24; run++) {
+      const h = ns.helper()
+      const st0 = await h.request('status')
+      const staged0 = st0.fields.stages === '1'
+      // Alternate: stage from original, unstage from staged.
+      const p = h.request(staged0 ? 'unstage' : 'stage', { path: f.path }).catch(() => {})
+      await new Promise((r) => setTimeout(r, Math.random() * 60))
+      h.kill('SIGKILL')
+      await p
+      const after = ns.helper() // its start reconciles the journal
+      const st = await after.request('status')
+      const binds = hearthMounts(ns.mountinfo()).filter((l) => l.includes(' /s'))
+      if (st.fields.stages === '1') {
+        seen.staged++
+        expect(binds).toHaveLength(1)
+        expect(sha(readFileSync(ns.inside(f.path)))).toBe(f.hash)
+      } else {
+        seen.original++
+        expect(st.fields.stages).toBe('0')
+        expect(binds).toHaveLength(0)
+        expect(readdirSync(ns.dir)).not.toContain('stale')
+        expect(existsSync(join(ns.base, 'ram')) && readdirSync(ns.inside(join(ns.base, 'ram')))).toBeFalsy()
+      }
+      expect(sha(readFileSync(f.path))).toBe(f.hash)
+      await after.close()
+    }
+    expect(seen.staged + seen.original).toBe(24)
+    await ns.helper().request('off')
+    expect(existsSync(ns.base)).toBe(false)
+  }, 60_000)
+})
+
+describe('hostile input', () => {
+  const nobody = 65534
+
+  it('refuses symlinks, .., unreadable files, non-regular files and /proc, as the calling uid, with no effect', async () => {
+    ns = await openNamespace()
+    const d = ns.dir
+    const plain = makeFile(d, 'plain.gguf', 64 * 1024)
+    const secret = makeFile(d, 'secret.gguf', 4096)
+    chmodSync(secret.path, 0o600)
+    mkdirSync(join(d, 'sub'))
+    spawnSync('ln', ['-s', plain.path, join(d, 'link.gguf')])
+    spawnSync('ln', ['-s', join(d, 'sub'), join(d, 'sublink')])
+    writeFileSync(join(d, 'sub', 'inner.gguf'), 'x'.repeat(5000), { mode: 0o644 })
+    spawnSync('mkfifo', [join(d, 'fifo')])
+    spawnSync('mknod', [join(d, 'null'), 'c', '1', '3'])
+    const h = ns.helper({ uid: nobody })
+    const cases: [string, string, RegExp][] = [
+      [join(d, 'link.gguf'), 'BAD_INPUT', /symbolic link/],
+      [join(d, 'sublink', 'inner.gguf'), 'BAD_INPUT', /symbolic link/],
+      [`${d}/sub/../plain.gguf`, 'BAD_INPUT', /\.\. component/],
+      ['/etc/shadow', 'PERMISSION', /may not read/],
+      [secret.path, 'PERMISSION', /may not read/],
+      [join(d, 'sub'), 'BAD_INPUT', /is a directory/],
+      [join(d, 'fifo'), 'BAD_INPUT', /is a FIFO/],
+      [join(d, 'null'), 'BAD_INPUT', /is a device/],
+      ['/dev/null', 'BAD_INPUT', /\/proc, \/sys or \/dev/],
+      ['/proc/self/status', 'BAD_INPUT', /\/proc, \/sys or \/dev/],
+      ['relative/path', 'BAD_INPUT', /not absolute/],
+      [join(d, 'missing.gguf'), 'NOT_FOUND', /does not exist/],
+    ]
+    for (const [path, code, re] of cases) {
+      for (const verb of ['stage', 'lock', 'residency']) {
+        const e = await err(h.request(verb, { path }))
+        expect([path, verb, e.code]).toEqual([path, verb, code])
+        expect(e.message).toMatch(re)
+      }
+    }
+    expect((await err(h.request('hello', { uid: '0' }))).code).toBe('PERMISSION')
+    expect(hearthMounts(ns.mountinfo())).toHaveLength(0)
+    expect(existsSync(ns.base)).toBe(false)
+    // The same uid may stage what it can read.
+    await h.request('stage', { path: plain.path })
+    await h.request('off')
+  })
+
+  it('a symlink swapped in a loop while staging never stages its target', async () => {
+    ns = await openNamespace()
+    const d = ns.dir
+    const plain = makeFile(d, 'plain.gguf', 256 * 1024)
+    const secret = makeFile(d, 'secret.gguf', 256 * 1024)
+    chmodSync(secret.path, 0o600)
+    const racer = spawnSync('true') && ns.spawnInside('sh', ['-c', `cd ${d}; while :; do ln -sfn secret.gguf l; mv -T l racy.gguf; ln -f plain.gguf p; mv -T p racy.gguf; done`])
+    const h = ns.helper({ uid: nobody })
+    let staged = 0
+    for (let i = 0; i < 40; i++) {
+      try {
+        const r = await h.request('stage', { path: join(d, 'racy.gguf') })
+        staged++
+        const copy = readFileSync(ns.inside(join(ns.base, 'ram', r.fields.copy)))
+        expect(sha(copy)).toBe(plain.hash)
+        await h.request('off')
+      } catch (e) {
+        expect(['BAD_INPUT', 'NOT_FOUND', 'PERMISSION', 'IO']).toContain((e as HearthError).code)
+      }
+    }
+    racer.kill('SIGKILL')
+    await h.request('off')
+    expect(sha(readFileSync(secret.path))).toBe(secret.hash)
+    expect(hearthMounts(ns.mountinfo())).toHaveLength(0)
+    expect(staged).toBeGreaterThanOrEqual(0)
+  })
+
+  it('malformed requests: overlong lines, NUL bytes, unknown verbs and fields, bad numbers, sysctl keys off the list', async () => {
+    ns = await openNamespace()
+    const h = ns.helper()
+    await h.request('status')
+    expect(await h.raw('1'.repeat(10000) + '\n')).toMatch(/^0 err BAD_INPUT msg=request%20line%20is%20longer/)
+    expect(await h.raw('77 stat\0us\n')).toMatch(/^77 err BAD_INPUT msg=request%20contains%20a%20NUL/)
+    expect(await h.raw('78 format-disk\n')).toMatch(/^78 err BAD_INPUT msg=unknown%20verb/)
+    expect(await h.raw('79 stage path=/tmp/a%00b\n')).toMatch(/^79 err BAD_INPUT .*NUL/)
+    expect(await h.raw('80 stage path=/tmp/x path=/tmp/y\n')).toMatch(/^80 err BAD_INPUT .*twice/)
+    expect(await h.raw('81 stage path=/tmp/x reserve=-1\n')).toMatch(/^81 err BAD_INPUT .*reserve/)
+    expect(await h.raw('82 stage path=/tmp/x evil=1\n')).toMatch(/^82 err BAD_INPUT .*unknown%20field/)
+    expect(await h.raw('0x1 status\n')).toMatch(/^0 err BAD_INPUT .*request%20id/)
+    expect(await h.raw('83  status\n')).toMatch(/^83 err BAD_INPUT .*single%20spaces/)
+    expect(await h.raw('84 sysctl-set key=kernel.core_pattern value=1\n')).toMatch(/^84 err BAD_INPUT .*not%20a%20key/)
+    expect(await h.raw('85 sysctl-set key=fs.inotify.max_user_watches value=99999999\n')).toMatch(/^85 err BAD_INPUT .*must%20be%20from%208192/)
+    expect(await h.raw('86 sysctl-set key=fs.inotify.max_user_watches value=00524288\n')).toMatch(/^86 err BAD_INPUT/)
+    expect(await h.raw('87 stage path=/tmp/\xff\n')).toMatch(/^87 err BAD_INPUT .*non-ASCII/)
+    expect(readFileSync(join(ns.procSys, 'fs/inotify/max_user_watches'), 'utf8')).toBe('8192\n')
+    expect((await h.request('status')).fields.stages).toBe('0') // still answering
+  })
+
+  it('the installed build takes no arguments', () => {
+    const r = spawnSync(prodHelper, ['--test-base', '/tmp/x'], { encoding: 'utf8' })
+    expect(r.status).toBe(2)
+    expect(r.stderr).toMatch(/takes no arguments/)
+  })
+})
+
+describe('sysctl', () => {
+  it('sets inotify limits at runtime, persists them atomically, and off restores the runtime values', async () => {
+    ns = await openNamespace()
+    const h = ns.helper()
+    const key = 'fs.inotify.max_user_instances'
+    const g = await h.request('sysctl-get', { key })
+    expect(g.fields).toMatchObject({ value: '128', recommended: '1024', changed: '0' })
+    await h.request('sysctl-set', { key, value: '1024' })
+    await h.request('sysctl-set', { key, value: '2048' })
+    expect(readFileSync(join(ns.procSys, 'fs/inotify/max_user_instances'), 'utf8')).toBe('2048\n')
+    expect((await h.request('sysctl-get', { key })).fields).toMatchObject({ value: '2048', original: '128', changed: '1' })
+    await h.request('sysctl-persist', { key, value: '1024' })
+    await h.request('sysctl-persist', { key: 'fs.inotify.max_user_watches', value: '524288' })
+    const conf = readFileSync(join(ns.sysctlD, '60-hearth-inotify.conf'), 'utf8')
+    expect(conf).toContain('fs.inotify.max_user_instances = 1024\n')
+    expect(conf).toContain('fs.inotify.max_user_watches = 524288\n')
+    expect(readdirSync(ns.sysctlD)).toEqual(['60-hearth-inotify.conf'])
+    const off = await h.request('off')
+    expect(off.items.find((i) => i.kind === 'sysctl')?.fields.restored).toBe('128')
+    expect(readFileSync(join(ns.procSys, 'fs/inotify/max_user_instances'), 'utf8')).toBe('128\n')
+    expect(existsSync(ns.base)).toBe(false)
+    await h.request('sysctl-persist', { key, clear: '1' })
+    await h.request('sysctl-persist', { key: 'fs.inotify.max_user_watches', clear: '1' })
+    expect(readdirSync(ns.sysctlD)).toEqual([])
+  })
+})
