@@ -6,10 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import { join, resolve } from 'node:path'
 import { tmpdir } from 'node:os'
-import { readGgufHeader } from '../../main/services/gguf/read-gguf'
-import { estimateModel, defaultPlanOptions, modelShapeFrom, cudaProcess, type ModelShape, type KvCacheType } from './index'
+import { readGgufHeader } from '../../src/main/services/gguf/read-gguf'
+import { estimateModel, defaultPlanOptions, modelShapeFrom, cudaProcess, type ModelShape, type KvCacheType } from '../../src/shared/planner'
 
-const dataDir = resolve(__dirname, '../../../../shared/data/vram-h100')
+const dataDir = resolve(__dirname, '../../../shared/data/vram-h100')
 const haveData = existsSync(join(dataDir, 'measured.tsv'))
 const why = `no measured data at ${dataDir} (CI puts shared/ beside the clone as ../shared)`
 

@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { writeGguf, GgmlType } from '../../../test/helpers/gguf-writer'
-import { gemma3Shape, llamaShape, qwen2Shape, qwen3MoeShape } from '../../../test/helpers/model-shapes'
-import { readGgufHeader } from '../../main/services/gguf/read-gguf'
-import { defaultPlanOptions, estimateModel, modelShapeFrom, planModels, tensorBytes, type ModelShape } from './index'
+import { writeGguf, GgmlType } from '../helpers/gguf-writer'
+import { gemma3Shape, llamaShape, qwen2Shape, qwen3MoeShape } from '../helpers/model-shapes'
+import { readGgufHeader } from '../../src/main/services/gguf/read-gguf'
+import { defaultPlanOptions, estimateModel, modelShapeFrom, planModels, tensorBytes, type ModelShape } from '../../src/shared/planner'
 
 const MiB = 2 ** 20
 let dir: string

@@ -1,0 +1,202 @@
+// The VRAM/RAM planner: models with their llama-server flags, a stacked bar per GPU against its
+// capacity, a RAM bar, fits / does not fit, and copyable exports. GPU telemetry beside it.
+import { useEffect, useState } from 'react'
+import { Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
+import type { ModelPlan, PlanResult, GpuPreset } from '../../../../shared/api'
+import { kvCacheTypes, type KvCacheType } from '../../../../shared/planner/types'
+import { Panel } from '../../components/Card'
+import { hearth } from '../../hearth'
+import { useCatalog } from '../../stores/catalog'
+import { usePlanner, type PlannedModel } from './planner-store'
+
+const termColors = { weightsMiB: 'bg-sky-500', kvMiB: 'bg-emerald-500', computeMiB: 'bg-amber-500', overheadMiB: 'bg-zinc-400' } as const
+const termLabels = { weightsMiB: 'weights', kvMiB: 'KV cache', computeMiB: 'compute', overheadMiB: 'CUDA context' } as const
+const mib = (x: number) => (x >= 1024 ? `${(x / 1024).toFixed(2)} GiB` : `${Math.round(x)} MiB`)
+const shortName = (p: string) => p.split('/').pop() ?? p
+
+function AddModel() {
+  const catalog = useCatalog((s) => s.catalog)
+  const add = usePlanner((s) => s.add)
+  const [path, setPath] = useState('')
+  const ggufs = (catalog?.models ?? []).filter((m) => m.format === 'gguf')
+  return (
+    <div className="flex flex-wrap items-center gap-2 text-sm">
+      <select aria-label="Add a model from the catalog" className="rounded border px-2 py-1 dark:bg-zinc-800" value="" onChange={(e) => e.target.value && add(e.target.value)}>
+        <option value="">Add a model from the catalog…</option>
+        {ggufs.map((m) => <option key={m.id} value={m.id}>{m.name}{m.gguf ? ` (${m.gguf.fileType})` : ''}</option>)}
+      </select>
+      <form className="flex gap-1" onSubmit={(e) => { e.preventDefault(); if (path.trim()) { add(path.trim()); setPath('') } }}>
+        <input data-testid="planner-path" className="w-96 rounded border px-2 py-1 dark:bg-zinc-800" placeholder="…or a GGUF path" value={path} onChange={(e) => setPath(e.target.value)} />
+        <button data-testid="planner-add" className="rounded bg-zinc-800 px-3 py-1 text-white dark:bg-zinc-200 dark:text-zinc-900">Add</button>
+      </form>
+    </div>
+  )
+}
+
+function ModelRow({ m, plan }: { m: PlannedModel; plan?: ModelPlan }) {
+  const update = usePlanner((s) => s.update)
+  const remove = usePlanner((s) => s.remove)
+  const all = plan?.nglAll ?? 100
+  return (
+    <div data-testid="planner-model" className="space-y-2 rounded-lg border border-zinc-200 p-3 dark:border-zinc-700">
+      <div className="flex items-center justify-between">
+        <span className="font-medium" data-testid="planner-model-name">{plan?.name ?? shortName(m.target)}</span>
+        <button className="text-xs text-zinc-500 hover:text-red-600" onClick={() => remove(m.key)}>remove</button>
+      </div>
+      <div className="flex flex-wrap items-center gap-3 text-sm">
+        <label className="flex items-center gap-1">-ngl
+          <input aria-label="GPU layers" type="range" min={0} max={all} value={plan?.ngl ?? 0} disabled={m.ngl === 'max'} onChange={(e) => update(m.key, { ngl: Number(e.target.value) })} />
+          <span data-testid="ngl-value" className="w-14 tabular-nums">{plan ? `${plan.ngl}/${all}` : '…'}</span>
+        </label>
+        <label className="flex items-center gap-1"><input type="checkbox" data-testid="ngl-max" checked={m.ngl === 'max'} onChange={(e) => update(m.key, { ngl: e.target.checked ? 'max' : (plan?.ngl ?? 0) })} />max that fits</label>
+        <label className="flex items-center gap-1">-c
+          <select className="rounded border px-1 dark:bg-zinc-800" value={m.ctx} onChange={(e) => update(m.key, { ctx: Number(e.target.value) })}>
+            {[2048, 4096, 8192, 16384, 32768, 65536, 131072].map((c) => <option key={c} value={c}>{c}</option>)}
+          </select>
+        </label>
+        <label className="flex items-center gap-1">KV
+          <select className="rounded border px-1 dark:bg-zinc-800" value={m.kvType} onChange={(e) => update(m.key, { kvType: e.target.value as KvCacheType })}>
+            {kvCacheTypes.map((t) => <option key={t}>{t}</option>)}
+          </select>
+        </label>
+        <label className="flex items-center gap-1">slots
+          <input className="w-12 rounded border px-1 dark:bg-zinc-800" type="number" min={1} max={64} value={m.parallel} onChange={(e) => update(m.key, { parallel: Math.max(1, Number(e.target.value) || 1) })} />
+        </label>
+        <label className="flex items-center gap-1"><input type="checkbox" checked={m.flashAttn} onChange={(e) => update(m.key, { flashAttn: e.target.checked })} />flash attention</label>
+      </div>
+      {plan && (
+        <div className="text-xs text-zinc-600 dark:text-zinc-400">
+          VRAM {mib(plan.vram.totalMiB)} = weights {mib(plan.vram.weightsMiB)} + KV {mib(plan.vram.kvMiB)} + compute {mib(plan.vram.computeMiB)} + CUDA {mib(plan.vram.overheadMiB)} · RAM {mib(plan.host.totalMiB)} (weights in page cache {mib(plan.host.weightsMiB)})
+          {plan.warnings.map((w) => <div key={w} className="text-amber-600">⚠ {w}</div>)}
+        </div>
+      )}
+    </div>
+  )
+}
+
+function VramBar({ r }: { r: PlanResult }) {
+  const cap = Math.max(r.vramTotalMiB, r.vramUsedMiB)
+  return (
+    <div className="space-y-1">
+      <div className="flex justify-between text-xs text-zinc-500"><span>{r.gpuName}</span><span>{mib(r.vramUsedMiB)} of {mib(r.vramTotalMiB)}</span></div>
+      <div data-testid="vram-bar" className="relative flex h-8 overflow-hidden rounded bg-zinc-100 dark:bg-zinc-800">
+        {r.models.map((m, i) => (Object.keys(termColors) as Array<keyof typeof termColors>).map((k) => (
+          <div key={`${i}${k}`} title={`${m.name}: ${termLabels[k]} ${mib(m.vram[k])}`} className={`${termColors[k]} border-r border-white/60 ${i % 2 ? 'opacity-70' : ''}`} style={{ width: `${(m.vram[k] / cap) * 100}%` }} />
+        )))}
+        <div className="absolute inset-y-0 border-l-2 border-red-600" style={{ left: `${(r.vramTotalMiB / cap) * 100}%` }} />
+      </div>
+      <div className="flex gap-3 text-xs">{(Object.keys(termColors) as Array<keyof typeof termColors>).map((k) => <span key={k} className="flex items-center gap-1"><span className={`inline-block h-2 w-3 ${termColors[k]}`} />{termLabels[k]}</span>)}</div>
+    </div>
+  )
+}
+
+function RamBar({ r }: { r: PlanResult }) {
+  const weights = r.models.reduce((s, m) => s + m.host.weightsMiB, 0)
+  const rest = r.hostTotalMiB - weights
+  const scale = r.hostTotalMiB || 1
+  return (
+    <div className="space-y-1">
+      <div className="flex justify-between text-xs text-zinc-500"><span>Host RAM</span><span>{mib(r.hostTotalMiB)} ({mib(weights)} page cache for mmap'd weights)</span></div>
+      <div className="flex h-3 overflow-hidden rounded bg-zinc-100 dark:bg-zinc-800">
+        <div className="bg-sky-300" style={{ width: `${(weights / scale) * 100}%` }} />
+        <div className="bg-violet-400" style={{ width: `${(rest / scale) * 100}%` }} />
+      </div>
+    </div>
+  )
+}
+
+function Exports({ r }: { r: PlanResult }) {
+  const [tab, setTab] = useState<'commands' | 'compose' | 'env' | 'ollama'>('commands')
+  const text = tab === 'commands' ? r.exports.commands.join('\n\n') : tab === 'ollama' ? r.exports.ollama.map((o, i) => `# ${r.models[i].name}\n${o}`).join('\n\n') : r.exports[tab]
+  return (
+    <Panel title="Export" right={<button className="rounded border px-2 text-xs" onClick={() => void navigator.clipboard?.writeText(text)}>Copy</button>}>
+      <div className="mb-2 flex gap-1 text-xs">{(['commands', 'compose', 'env', 'ollama'] as const).map((t) => <button key={t} onClick={() => setTab(t)} className={`rounded px-2 py-0.5 ${tab === t ? 'bg-zinc-800 text-white dark:bg-zinc-200 dark:text-zinc-900' : 'border'}`}>{t === 'commands' ? 'llama-server' : t}</button>)}</div>
+      <pre data-testid="planner-export" className="max-h-56 overflow-auto whitespace-pre-wrap rounded bg-zinc-50 p-2 text-xs dark:bg-zinc-950">{text}</pre>
+    </Panel>
+  )
+}
+
+function CardPicker({ presets }: { presets: GpuPreset[] }) {
+  const card = usePlanner((s) => s.card)
+  const setCard = usePlanner((s) => s.setCard)
+  const gpu = usePlanner((s) => s.gpu)
+  const value = card.kind === 'custom' ? 'custom' : `${card.kind}:${card.value}`
+  return (
+    <div className="flex flex-wrap items-center gap-2 text-sm">
+      <select aria-label="GPU" data-testid="planner-card" className="rounded border px-2 py-1 dark:bg-zinc-800" value={value} onChange={(e) => {
+        const v = e.target.value
+        if (v === 'custom') setCard({ kind: 'custom', value: 'custom', mib: card.mib ?? 8192 })
+        else setCard({ kind: v.startsWith('gpu:') ? 'gpu' : 'preset', value: v.slice(v.indexOf(':') + 1) })
+      }}>
+        {gpu?.gpus.map((g) => <option key={g.id} value={`gpu:${g.id}`}>{g.name} (detected, free now)</option>)}
+        {presets.map((p) => <option key={p.name} value={`preset:${p.name}`}>{p.name}</option>)}
+        <option value="custom">Other card…</option>
+      </select>
+      {card.kind === 'custom' && <label className="flex items-center gap-1"><input className="w-24 rounded border px-1 dark:bg-zinc-800" type="number" value={card.mib} onChange={(e) => setCard({ ...card, mib: Number(e.target.value) || 1 })} />MiB</label>}
+    </div>
+  )
+}
+
+function GpuTelemetry() {
+  const gpu = usePlanner((s) => s.gpu)
+  const history = usePlanner((s) => s.gpuHistory)
+  if (!gpu) return null
+  if (!gpu.gpus.length) return <p data-testid="no-gpu" className="text-sm text-zinc-500">{gpu.noGpuReason ?? 'No GPU found.'}</p>
+  return (
+    <div className="space-y-3">
+      {gpu.gpus.map((g) => (
+        <div key={g.id} className="text-sm">
+          <div className="font-medium">{g.name} <span className="text-xs text-zinc-500">({gpu.source})</span></div>
+          <div className="h-24">
+            <ResponsiveContainer>
+              <LineChart data={history.map((s) => ({ t: s.atMs, used: (s.gpus.find((x) => x.id === g.id)?.usedBytes ?? 0) / 2 ** 30 }))}>
+                <XAxis dataKey="t" hide /><YAxis width={30} domain={[0, (g.totalBytes ?? 0) / 2 ** 30 || 'auto']} /><Tooltip formatter={(v) => `${Number(v).toFixed(2)} GiB`} labelFormatter={() => ''} />
+                <Line dataKey="used" dot={false} isAnimationActive={false} stroke="#0ea5e9" />
+              </LineChart>
+            </ResponsiveContainer>
+          </div>
+          {g.processes.map((p) => <div key={p.pid} className="text-xs">{p.name} (pid {p.pid}){p.modelPath ? ` holds ${shortName(p.modelPath)}` : ''}{p.usedBytes !== null ? `: ${(p.usedBytes / 2 ** 30).toFixed(1)} GiB` : ''}</div>)}
+        </div>
+      ))}
+    </div>
+  )
+}
+
+export function PlannerView() {
+  const models = usePlanner((s) => s.models)
+  const result = usePlanner((s) => s.result)
+  const error = usePlanner((s) => s.error)
+  const addGpuSample = usePlanner((s) => s.addGpuSample)
+  const [presets, setPresets] = useState<GpuPreset[]>([])
+  useEffect(() => {
+    void hearth().gpuPresets().then(setPresets)
+    void hearth().gpuHistory().then(addGpuSample)
+    void hearth().gpus().then((s) => addGpuSample([s]))
+    return hearth().subscribe('gpu', (s) => addGpuSample([s]))
+  }, [addGpuSample])
+  return (
+    <div className="grid gap-4 lg:grid-cols-[minmax(0,1fr)_20rem]" data-testid="planner">
+      <div className="space-y-4">
+        <Panel title="Plan" right={<CardPicker presets={presets} />}>
+          <div className="space-y-3">
+            <AddModel />
+            {models.map((m, i) => <ModelRow key={m.key} m={m} plan={result?.models[i]} />)}
+            {error && <p role="alert" className="text-sm text-red-600">{error}</p>}
+            {result && (
+              <div className="space-y-3">
+                <VramBar r={result} />
+                <RamBar r={result} />
+                <p data-testid="plan-fits" data-fits={result.fits} className={`text-sm font-semibold ${result.fits ? 'text-emerald-700' : 'text-red-600'}`}>
+                  {result.fits ? `Fits: ${mib(result.marginMiB)} to spare` : `Does not fit: ${mib(Math.max(0, result.requiredMarginMiB - result.marginMiB))} short`} (keeping {mib(result.requiredMarginMiB)} free)
+                </p>
+                {result.suggestions.length > 0 && <ul className="list-disc pl-5 text-sm">{result.suggestions.slice(0, 5).map((s) => <li key={s.text}>{s.text} <code className="text-xs">{s.flags}</code></li>)}</ul>}
+              </div>
+            )}
+          </div>
+        </Panel>
+        {result && <Exports r={result} />}
+      </div>
+      <Panel title="GPUs"><GpuTelemetry /></Panel>
+    </div>
+  )
+}
