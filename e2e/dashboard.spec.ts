@@ -2,7 +2,7 @@ import { expect, test } from '@playwright/test'
 import { copyFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { formatBytes } from '../src/shared/format'
-import { catFile, evict, row, shownResidentBytes, watchErrors } from './support/page'
+import { catFile, evict, readShare, row, shownResidentBytes, watchErrors } from './support/page'
 import { repoRoot } from './support/serve'
 import { e2eState } from './support/state'
 
@@ -60,6 +60,15 @@ test('skipped entries are listed with their reasons', async ({ page }) => {
 })
 
 test('screenshots: dashboard (light and dark) and a model detail', async ({ page }) => {
+  // A realistic picture: some models cold, some partly read, some whole.
+  state.models.forEach((m, i) => {
+    for (const f of m.files) {
+      evict(f.path)
+      const share = [0, 0.35, 1, 0.7, 0.15][i % 5]
+      if (i % 3 === 1) readShare(f.path, f.bytes, 0.2, 0.2 + share * 0.8)
+      else readShare(f.path, f.bytes, 0, share)
+    }
+  })
   await page.emulateMedia({ colorScheme: 'light' })
   await page.goto(state.url)
   await expect(page.getByTestId('model-row').first()).toBeVisible()
@@ -83,6 +92,7 @@ test('screenshots: dashboard (light and dark) and a model detail', async ({ page
   for (const f of m.files) await expect(detail.getByTestId('file').filter({ hasText: f.path })).toContainText(f.role)
   await expect(detail.getByTestId('gguf-facts')).toContainText(m.architecture ?? '')
   await expect(detail.getByTestId('heat-strip').first()).toHaveAttribute('data-resident-bytes', /\d+/)
+  await page.waitForTimeout(1200)
   await page.screenshot({ path: join(shots, 'model-detail.png'), fullPage: true })
   await page.getByTestId('back').click()
   await expect(page.getByTestId('dashboard')).toBeVisible()

@@ -64,60 +64,78 @@ function churn(tick: number): void {
   })
 }
 
+type PagePerf = { frames: number[]; longTasks: number[]; rowUpdates: number }
+
 test(`renderer stays smooth with ${modelCount} models updating at 1 Hz`, async ({ page }) => {
   test.setTimeout(90_000)
-  let tick = 0
-  churn(tick++)
-  const timer = setInterval(() => churn(tick++), 1000)
-  try {
-    await page.goto(served.url)
-    await waitForRows(page, modelCount)
-    await page.waitForTimeout(2000)
+  await page.goto(served.url)
+  await waitForRows(page, modelCount)
+  const cdp = await page.context().newCDPSession(page)
+  await cdp.send('Performance.enable')
+  const metric = async () => {
+    const { metrics } = await cdp.send('Performance.getMetrics')
+    const get = (n: string) => metrics.find((m) => m.name === n)?.value ?? 0
+    return { task: get('TaskDuration'), script: get('ScriptDuration'), layout: get('LayoutDuration'), style: get('RecalcStyleDuration') }
+  }
 
+  /** One measured window: CPU from CDP, frames and long tasks and row updates from the page. */
+  async function measure(ms: number, label: string) {
     await page.evaluate(() => {
-      const w = window as unknown as { __perf: { frames: number[]; longTasks: number[]; rowUpdates: number } }
-      const perf: { frames: number[]; longTasks: number[]; rowUpdates: number } = (w.__perf = { frames: [], longTasks: [], rowUpdates: 0 })
-      new PerformanceObserver((list) => {
+      const w = window as unknown as { __perf: PagePerf; __stop?: () => void }
+      w.__stop?.()
+      const perf: PagePerf = (w.__perf = { frames: [], longTasks: [], rowUpdates: 0 })
+      const po = new PerformanceObserver((list) => {
         for (const e of list.getEntries()) perf.longTasks.push(e.duration)
-      }).observe({ type: 'longtask' })
-      new MutationObserver((records) => {
+      })
+      po.observe({ type: 'longtask' })
+      const mo = new MutationObserver((records) => {
         perf.rowUpdates += records.length
-      }).observe(document.querySelector('[data-testid=model-table]')!, { subtree: true, attributes: true, attributeFilter: ['data-resident-bytes'] })
+      })
+      mo.observe(document.querySelector('[data-testid=model-table]')!, { subtree: true, attributes: true, attributeFilter: ['data-resident-bytes'] })
       let last = performance.now()
+      let raf = 0
       const frame = (t: number) => {
         perf.frames.push(t - last)
         last = t
-        requestAnimationFrame(frame)
+        raf = requestAnimationFrame(frame)
       }
-      requestAnimationFrame(frame)
+      raf = requestAnimationFrame(frame)
+      w.__stop = () => {
+        po.disconnect()
+        mo.disconnect()
+        cancelAnimationFrame(raf)
+      }
     })
-    const cdp = await page.context().newCDPSession(page)
-    await cdp.send('Performance.enable')
-    const metric = async () => {
-      const { metrics } = await cdp.send('Performance.getMetrics')
-      const get = (n: string) => metrics.find((m) => m.name === n)?.value ?? 0
-      return { task: get('TaskDuration'), script: get('ScriptDuration'), layout: get('LayoutDuration'), style: get('RecalcStyleDuration') }
-    }
     const m0 = await metric()
-    await page.waitForTimeout(measureMs)
+    await page.waitForTimeout(ms)
     const m1 = await metric()
-    const perf = await page.evaluate(() => (window as unknown as { __perf: { frames: number[]; longTasks: number[]; rowUpdates: number } }).__perf)
-
+    const perf = await page.evaluate(() => (window as unknown as { __perf: PagePerf }).__perf)
     const frames = perf.frames.slice(1).sort((a, b) => a - b)
     const pct = (p: number) => frames[Math.min(frames.length - 1, Math.floor(p * frames.length))] ?? NaN
-    const seconds = measureMs / 1000
-    const cpu = (m1.task - m0.task) / seconds
+    const seconds = ms / 1000
+    const share = (a: number, b: number) => `${(((b - a) / seconds) * 100).toFixed(1)}%`
     const line =
-      `renderer, ${modelCount} models updating at 1 Hz, ${seconds} s: main-thread CPU ${(cpu * 100).toFixed(1)}% ` +
-      `(script ${(((m1.script - m0.script) / seconds) * 100).toFixed(1)}%, layout ${(((m1.layout - m0.layout) / seconds) * 100).toFixed(1)}%, style ${(((m1.style - m0.style) / seconds) * 100).toFixed(1)}%); ` +
-      `frames ${frames.length} p50 ${pct(0.5).toFixed(1)} ms p95 ${pct(0.95).toFixed(1)} ms p99 ${pct(0.99).toFixed(1)} ms max ${pct(1).toFixed(1)} ms; ` +
+      `${label}, ${seconds} s: main-thread CPU ${share(m0.task, m1.task)} ` +
+      `(script ${share(m0.script, m1.script)}, style ${share(m0.style, m1.style)}, layout ${share(m0.layout, m1.layout)}); ` +
+      `frames ${frames.length} p50 ${pct(0.5).toFixed(1)} ms p95 ${pct(0.95).toFixed(1)} ms max ${pct(1).toFixed(1)} ms; ` +
       `long tasks ${perf.longTasks.length} (${perf.longTasks.reduce((a, b) => a + b, 0).toFixed(0)} ms); ` +
       `row residency updates ${perf.rowUpdates} (${(perf.rowUpdates / seconds).toFixed(0)}/s)`
     console.log(line)
     test.info().annotations.push({ type: 'perf', description: line })
-    // The figure is reported, not asserted (timings are noisy here); what must hold is that the
-    // rows did update live while it was measured.
-    expect(perf.rowUpdates).toBeGreaterThan(modelCount * seconds * 0.5)
+    return { rowUpdates: perf.rowUpdates, seconds }
+  }
+
+  // The same page, first with only the memory chart ticking, then with every row moving: the
+  // difference is what 200 live rows cost. Figures are reported, not asserted (timings are noisy
+  // on a shared machine); what must hold is that the rows did update live.
+  await measure(5000, `renderer, ${modelCount} models, residency still`)
+  let tick = 0
+  churn(tick++)
+  const timer = setInterval(() => churn(tick++), 1000)
+  try {
+    await page.waitForTimeout(1500)
+    const live = await measure(measureMs, `renderer, ${modelCount} models updating at 1 Hz`)
+    expect(live.rowUpdates).toBeGreaterThan(modelCount * live.seconds * 0.3)
   } finally {
     clearInterval(timer)
   }

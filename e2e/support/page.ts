@@ -21,8 +21,12 @@ export async function shownResidentBytes(page: Page, name: string): Promise<numb
   return v === null ? null : Number(v)
 }
 
-/** Drops a file's pages from the cache (posix_fadvise DONTNEED through dd); never the whole cache. */
+/**
+ * Drops a file's pages from the cache (posix_fadvise DONTNEED through dd); never the whole cache.
+ * Flushes it first: DONTNEED skips dirty pages, and fixture files were written moments ago.
+ */
 export function evict(path: string): void {
+  execFileSync('sync', [path])
   execFileSync('dd', [`if=${path}`, 'iflag=nocache', 'count=0', 'of=/dev/null'], { stdio: 'ignore' })
 }
 
@@ -33,4 +37,12 @@ export function catFile(path: string): void {
 
 export async function waitForRows(page: Page, n: number): Promise<void> {
   await expect(page.getByTestId('model-row')).toHaveCount(n, { timeout: 20_000 })
+}
+
+/** Reads the [from, to) share of a file (0..1) from outside, as a loader touching part of it would. */
+export function readShare(path: string, bytes: number, from: number, to: number): void {
+  const pages = Math.ceil(bytes / 4096)
+  const skip = Math.floor(from * pages)
+  const count = Math.max(0, Math.ceil(to * pages) - skip)
+  if (count > 0) execFileSync('dd', [`if=${path}`, 'of=/dev/null', 'bs=4096', `skip=${skip}`, `count=${count}`], { stdio: 'ignore' })
 }

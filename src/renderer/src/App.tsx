@@ -46,7 +46,7 @@ export function App() {
   return (
     <div className="min-h-screen bg-zinc-50 text-zinc-900 dark:bg-zinc-950 dark:text-zinc-100">
       <ConnectionBanner />
-      <header className="sticky top-0 z-10 border-b border-zinc-200 bg-white/90 backdrop-blur dark:border-zinc-800 dark:bg-zinc-900/90">
+      <header className="sticky top-0 z-10 border-b border-zinc-200 bg-white dark:border-zinc-800 dark:bg-zinc-900">
         <div className="mx-auto flex max-w-7xl items-center gap-6 px-4 py-2.5">
           <div className="flex items-center gap-2 font-semibold">
             <span aria-hidden className="text-orange-500">▲</span> Hearth

@@ -26,15 +26,17 @@ export const ResidencyBar = memo(function ResidencyBar({ residency, compact = fa
     ? `${formatBytes(unknownBytes)} unknown: ${unknownReason ?? 'residency cannot be read for these files'}`
     : `${formatBytes(residentBytes)} of ${formatBytes(bytes)} in RAM`
   return (
+    // contain:strict (fixed height) keeps a changing label from re-laying out the whole table.
     <div
-      className="flex items-center gap-2"
+      className="flex h-5 items-center gap-2 [contain:strict]"
       title={title}
       data-testid="residency"
       data-state={allUnknown ? 'unknown' : unknownBytes > 0 ? 'partly-unknown' : 'known'}
       data-resident-bytes={residentBytes}
     >
       <div className={`relative flex flex-1 overflow-hidden rounded-full bg-zinc-200 dark:bg-zinc-800 ${compact ? 'h-2' : 'h-2.5'}`}>
-        <div className="h-full bg-emerald-500 transition-[width] duration-500 dark:bg-emerald-400" style={{ width: `${residentShare * 100}%` }} />
+        {/* scaleX, not width: a transform animates on the compositor, so 200 moving bars cost no layout. */}
+        <div className="h-full w-full origin-left bg-emerald-500 transition-transform duration-500 dark:bg-emerald-400" style={{ transform: `scaleX(${residentShare})` }} />
         {unknownShare > 0 && <div className="bar-unknown absolute inset-y-0 right-0" style={{ width: `${unknownShare * 100}%` }} />}
       </div>
       <span className={`w-36 shrink-0 text-right text-xs tabular-nums ${allUnknown ? 'text-zinc-500 italic' : 'text-zinc-700 dark:text-zinc-300'}`}>

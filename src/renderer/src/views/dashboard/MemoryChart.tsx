@@ -23,7 +23,7 @@ const windows = [
   { label: '1 h', ms: 60 * 60_000 },
 ]
 /** Enough points to look smooth; more only costs frames. */
-const maxPoints = 300
+const maxPoints = 240
 
 function toPoint(m: MemorySample): Point {
   // AnonPages leaves shmem out, while Active/Inactive(anon) count it: take anon without shmem
@@ -51,8 +51,9 @@ function gibTicks(totalBytes: number): number[] {
   return ticks
 }
 
+const clockFormat = new Intl.DateTimeFormat([], { hour: '2-digit', minute: '2-digit', second: '2-digit' })
 function clock(ms: number): string {
-  return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' })
+  return clockFormat.format(ms)
 }
 
 export const MemoryChart = memo(function MemoryChart() {

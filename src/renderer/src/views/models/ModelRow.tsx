@@ -7,15 +7,20 @@ import { useUi } from '../../stores/ui'
 import { ModelRowActions } from './ModelRowActions'
 import { formatLabel, sourceLabel } from './describe'
 
+/** The only part of a row that moves at 1 Hz: it alone subscribes to the model's residency. */
+function ResidencyCell({ id }: { id: string }) {
+  return <ResidencyBar residency={useModelResidency(id)} />
+}
+
 /**
- * One model. Selects its own model and residency from the stores, so a 1 Hz residency push
- * re-renders only the rows whose numbers changed, never the table.
+ * One model. Selects its own model from the store; its residency cell selects its own numbers,
+ * so a 1 Hz residency push re-renders only the cells whose numbers changed, never the table.
  */
 export const ModelRow = memo(function ModelRow({ id }: { id: string }) {
   const model = useModel(id)
-  const residency = useModelResidency(id)
   const navigate = useUi((s) => s.navigate)
   if (!model) return null
+  const otherTags = model.tags?.filter((t) => t !== model.name) ?? []
   return (
     <tr data-testid="model-row" data-model-id={id} className="border-t border-zinc-100 hover:bg-zinc-50 dark:border-zinc-800 dark:hover:bg-zinc-800/50">
       <td className="max-w-0 py-2 pr-3 pl-4">
@@ -28,7 +33,7 @@ export const ModelRow = memo(function ModelRow({ id }: { id: string }) {
         >
           {model.name}
         </button>
-        {model.tags && model.tags.length > 0 && <div className="truncate text-xs text-zinc-500">{model.tags.join(', ')}</div>}
+        {otherTags.length > 0 && <div className="truncate text-xs text-zinc-500">{otherTags.join(', ')}</div>}
       </td>
       <td className="px-3 py-2 text-sm whitespace-nowrap text-zinc-600 dark:text-zinc-400">{sourceLabel[model.source]}</td>
       <td className="px-3 py-2 text-right text-sm whitespace-nowrap tabular-nums" data-testid="model-bytes" data-bytes={model.bytes}>
@@ -36,7 +41,7 @@ export const ModelRow = memo(function ModelRow({ id }: { id: string }) {
       </td>
       <td className="px-3 py-2 text-sm whitespace-nowrap text-zinc-600 dark:text-zinc-400">{formatLabel(model)}</td>
       <td className="w-80 px-3 py-2">
-        <ResidencyBar residency={residency} />
+        <ResidencyCell id={id} />
       </td>
       <td className="py-2 pr-4 pl-2 text-right whitespace-nowrap">
         <ModelRowActions model={model} />
