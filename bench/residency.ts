@@ -59,23 +59,21 @@ function timed(cmd: string, args: string[]): { ms: number; stdout: string } {
 }
 
 const builtCli = join(root, 'out', 'main', 'cli.js')
+let cliBroken: string | null = null
 function cliRun(): { ms: number; residentBytes: number; how: string } {
-  if (existsSync(builtCli)) {
+  const total = (stdout: string) => (JSON.parse(stdout) as { residentBytes: number | null }[]).reduce((a, f) => a + (f.residentBytes ?? 0), 0)
+  if (existsSync(builtCli) && !cliBroken) {
     try {
       const r = timed(process.execPath, [join(root, 'bin', 'hearth.js'), 'status', '--json', ...files])
-      const rows = JSON.parse(r.stdout) as { residentBytes: number | null }[]
-      return { ms: r.ms, residentBytes: rows.reduce((a, f) => a + (f.residentBytes ?? 0), 0), how: 'node bin/hearth.js status --json' }
+      return { ms: r.ms, residentBytes: total(r.stdout), how: 'node bin/hearth.js status --json' }
     } catch (err) {
-      console.log(`  (the built CLI failed, timing the stand-in instead: ${(err as Error).message.split('\n')[0]})`)
+      cliBroken = (err as Error).message.split('\n')[0]
+      console.log(`  (the built CLI failed, so the stand-in is timed instead: ${cliBroken})`)
     }
   }
   const r = timed(process.execPath, ['--import', 'tsx', join(root, 'bench', '_residency-cli.ts'), ...files])
-  const rows = JSON.parse(r.stdout) as { residentBytes: number | null }[]
-  return {
-    ms: r.ms,
-    residentBytes: rows.reduce((a, f) => a + (f.residentBytes ?? 0), 0),
-    how: 'stand-in: node --import tsx bench/_residency-cli.ts (out/main/cli.js not built)',
-  }
+  const why = cliBroken ? 'the built CLI fails' : 'out/main/cli.js is not built'
+  return { ms: r.ms, residentBytes: total(r.stdout), how: `stand-in, ${why}: node --import tsx bench/_residency-cli.ts` }
 }
 
 async function phase(label: string): Promise<void> {
