@@ -1,4 +1,4 @@
-import { useEffect } from 'react'
+import { useEffect, useSyncExternalStore } from 'react'
 import { useUi, type Theme } from '../stores/ui'
 
 const next: Record<Theme, Theme> = { system: 'light', light: 'dark', dark: 'system' }
@@ -30,5 +30,17 @@ export function ThemeToggle() {
     >
       <span aria-hidden>{icon[theme]}</span> <span className="text-xs">{theme}</span>
     </button>
+  )
+}
+
+/** Whether the dark theme is showing now (for colours that CSS cannot reach, like chart fills). */
+export function useIsDark(): boolean {
+  return useSyncExternalStore(
+    (onChange) => {
+      const mo = new MutationObserver(onChange)
+      mo.observe(document.documentElement, { attributes: true, attributeFilter: ['class'] })
+      return () => mo.disconnect()
+    },
+    () => document.documentElement.classList.contains('dark'),
   )
 }

@@ -4,6 +4,7 @@ import type { MemorySample } from '../../../../shared/api'
 import { formatBytes } from '../../../../shared/format'
 import { Panel } from '../../components/Card'
 import { useMemory } from '../../stores/memory'
+import { useIsDark } from '../../components/ThemeToggle'
 
 /** Bottom to top: what programs hold, tmpfs, the cache Hearth keeps warm, the rest, free. */
 const series = [
@@ -11,9 +12,12 @@ const series = [
   { key: 'shmem', label: 'tmpfs / shmem', color: '#f59e0b' },
   { key: 'activeFile', label: 'Page cache (active)', color: '#0284c7' },
   { key: 'inactiveFile', label: 'Page cache (inactive)', color: '#7dd3fc' },
-  { key: 'other', label: 'Kernel & other', color: '#a1a1aa' },
-  { key: 'free', label: 'Free', color: '#d9f99d' },
+  { key: 'other', label: 'Kernel & other', color: '#a1a1aa', darkColor: '#71717a' },
+  { key: 'free', label: 'Free', color: '#e4e4e7', darkColor: '#3f3f46' },
 ] as const
+
+type Series = (typeof series)[number]
+const colorOf = (s: Series, dark: boolean) => (dark && 'darkColor' in s ? s.darkColor : s.color)
 
 type Point = { atMs: number } & Record<(typeof series)[number]['key'], number>
 
@@ -68,6 +72,7 @@ export const MemoryChart = memo(function MemoryChart() {
     return picked.map(toPoint)
   }, [samples, windowMs])
   const total = samples[samples.length - 1]?.memTotalBytes ?? 0
+  const dark = useIsDark()
 
   return (
     <Panel
@@ -103,7 +108,7 @@ export const MemoryChart = memo(function MemoryChart() {
                 contentStyle={{ fontSize: 12, borderRadius: 8 }}
               />
               {series.map((s) => (
-                <Area key={s.key} dataKey={s.key} stackId="mem" type="monotone" stroke={s.color} fill={s.color} fillOpacity={0.75} strokeWidth={1} isAnimationActive={false} dot={false} />
+                <Area key={s.key} dataKey={s.key} stackId="mem" type="monotone" stroke={colorOf(s, dark)} fill={colorOf(s, dark)} fillOpacity={0.75} strokeWidth={1} isAnimationActive={false} dot={false} />
               ))}
             </AreaChart>
           </ResponsiveContainer>
@@ -112,7 +117,7 @@ export const MemoryChart = memo(function MemoryChart() {
       <ul className="mt-2 flex flex-wrap gap-x-4 gap-y-1 text-xs text-zinc-600 dark:text-zinc-400">
         {series.map((s) => (
           <li key={s.key} className="flex items-center gap-1.5">
-            <svg width="10" height="10" aria-hidden><rect width="10" height="10" rx="2" fill={s.color} /></svg>
+            <svg width="10" height="10" aria-hidden><rect width="10" height="10" rx="2" fill={colorOf(s, dark)} /></svg>
             {s.label}
           </li>
         ))}
