@@ -18,6 +18,9 @@ import { plannerApi } from './api/planner'
 import { createGpuService } from './services/gpu'
 import { createJobRunner } from './services/jobs'
 import { createWarmService } from './services/warm'
+import { createStagingService } from './services/staging'
+import { HelperClient } from './helper-client'
+import { stagingApi } from './api/staging'
 
 export interface Backend extends HearthApi {
   readonly ctx: Context
@@ -46,7 +49,8 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
     modelName: (id) => catalog.current().models.find((m) => m.id === id)?.name,
   })
   const gpu = createGpuService({ hub, catalog })
-  const ctx: Context = { env, hub, settings, catalog, residency, telemetry, jobs, warm, gpu }
+  const staging = createStagingService({ hub, settings, catalog, jobs, helper: new HelperClient({ env }) })
+  const ctx: Context = { env, hub, settings, catalog, residency, telemetry, jobs, warm, gpu, staging }
 
   const impl: Omit<HearthApi, 'subscribe'> = {
     ...catalogApi(ctx),
@@ -54,6 +58,7 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
     ...telemetryApi(ctx),
     ...jobsApi(ctx),
     ...plannerApi(ctx),
+    ...stagingApi(ctx),
   }
 
   const api = {} as Record<string, unknown>
@@ -90,6 +95,7 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
       gpu.stop()
       await jobs.stop()
       await warm.stop()
+      await staging.stop()
     },
   })
 }

@@ -13,6 +13,7 @@ import type { SettingsStore } from './settings'
 import type { Env } from './paths'
 import type { JobRunner } from './services/jobs'
 import type { WarmService } from './services/warm'
+import type { StagingService } from './services/staging'
 
 /** A MODEL|PATH argument resolved to files. */
 export interface ResolvedFile {
@@ -67,4 +68,6 @@ export interface Context {
   warm: WarmService
   /** GPU memory per card and process (NVML, nvidia-smi, DRM); publishes 'gpu' while listened to */
   gpu: GpuService
+  /** RAM-disk staging, off and inotify through the privileged helper */
+  staging: StagingService
 }

@@ -22,7 +22,7 @@ export type MethodName = keyof Methods
 export type Topics = CatalogTopics & ResidencyTopics & TelemetryTopics & JobsTopics & StagingTopics & PlannerTopics
 export type TopicName = keyof Topics
 /** The topics a transport accepts subscriptions for; checked at runtime on every transport. */
-export const topicNames = ['catalog', 'residency', 'memory', 'jobs', 'gpu'] as const satisfies readonly TopicName[]
+export const topicNames = ['catalog', 'residency', 'memory', 'jobs', 'gpu', 'staging'] as const satisfies readonly TopicName[]
 
 export type Unsubscribe = () => void
 
