@@ -135,10 +135,16 @@ export async function warmFile(path: string, opts: WarmFileOptions): Promise<War
       result.readBytes += n
       opts.onBytes(n)
       // Aim for ~50 ms per call: big enough to keep the disk busy, small enough to cancel fast.
-      const ms = performance.now() - t0
-      if (ms > 0) chunkBytes = Math.max(minChunkBytes, Math.min(maxChunkBytes, Math.round(((n / ms) * 50) / minChunkBytes) * minChunkBytes))
+      // The slower of the last call's rate and the whole file's so far: a disk that answers one
+      // call from a burst (a throttle, a cache on a share) must not earn a chunk it cannot finish.
+      const now = performance.now()
+      const lastRate = n / Math.max(0.001, now - t0)
+      const overallRate = result.readBytes / Math.max(0.001, now - startedMs)
+      const rate = Math.min(lastRate, overallRate)
+      chunkBytes = Math.max(minChunkBytes, Math.min(maxChunkBytes, Math.round((rate * 50) / minChunkBytes) * minChunkBytes))
       return true
     }
+    const startedMs = performance.now()
     const readers = Math.max(1, Math.min(8, opts.readers ?? 1))
     await Promise.all(
       Array.from({ length: readers }, async () => {
