@@ -495,9 +495,9 @@ void verb_status(const struct hp_request *r)
 		copy_name(rc.seq, root, sizeof root, 1);
 		int bound = mountinfo_find(NULL, NULL, root, &b) == 2;
 		staged += rc.bytes;
-		reply_line(r->id, "item", "stage path=%s staged-at=%s bytes=%llu state=%s mnt=%llu copy=s%u",
+		reply_line(r->id, "item", "stage path=%s staged-at=%s bytes=%llu state=%s mnt=%llu copy=s%u copy-dev=%llu copy-ino=%llu",
 			   enc(rc.path), enc(bound ? b.mountpoint : ""), (unsigned long long)rc.bytes, rc.state,
-			   (unsigned long long)rc.mnt, rc.seq);
+			   (unsigned long long)rc.mnt, rc.seq, (unsigned long long)rc.copy_dev, (unsigned long long)rc.copy_ino);
 	}
 	locks_status(r->id);
 	sysctl_status(r->id);

@@ -1,7 +1,7 @@
 // RAM-disk staging: resolves models to files, checks capacity with numbers, and runs stage and
 // unstage as jobs through the helper; off, its preview, and the inotify fix. Publishes 'staging'
 // after every change.
-import { realpath, readFile, stat } from 'node:fs/promises'
+import { realpath, readFile } from 'node:fs/promises'
 import { HearthError, type Job, type OffPreview, type OffResult, type StagedFile, type StagingState } from '../../../shared/api'
 import { formatBytes } from '../../../shared/format'
 import type { CatalogService, ResolvedFile } from '../../context'
@@ -10,7 +10,7 @@ import type { Hub } from '../../hub'
 import type { SettingsStore } from '../../settings'
 import type { JobRunner } from '../jobs'
 import { deviceKeyOf } from '../jobs'
-import { holdersOf } from './holders'
+import { holdersOf, type FileId } from './holders'
 import { inotifyKeys, inotifyStatusOf } from './inotify'
 
 export interface StagingDeps {
@@ -33,6 +33,8 @@ async function memAvailableBytes(): Promise<number> {
 export function createStagingService(deps: StagingDeps) {
   const { hub, settings, catalog, jobs, helper } = deps
   let last: StagingState | null = null
+  /** The copies' dev+ino from the last status: holders are matched against these */
+  let copies: FileId[] = []
 
   function emptyState(): StagingState {
     return {
@@ -80,7 +82,11 @@ export function createStagingService(deps: StagingDeps) {
 
   async function status(): Promise<StagingState> {
     if (!helper.status().available) return (last = emptyState())
-    last = stateFrom(await helper.request('status'), await modelOfRealPath())
+    const r = await helper.request('status')
+    copies = r.items
+      .filter((i) => i.kind === 'stage')
+      .map((i) => ({ dev: Number(i.fields['copy-dev']), ino: Number(i.fields['copy-ino']), path: i.fields.path }))
+    last = stateFrom(r, await modelOfRealPath())
     return last
   }
 
@@ -184,13 +190,7 @@ export function createStagingService(deps: StagingDeps) {
 
   async function offPreview(): Promise<OffPreview> {
     const s = helper.status().available ? await status() : emptyState()
-    const ids = await Promise.all(
-      s.staged.map(async (f) => {
-        const st = await stat(f.stagedAt).catch(() => null)
-        return st ? { dev: st.dev, ino: st.ino, path: f.path } : null
-      }),
-    )
-    const holders = await holdersOf(ids.filter((x) => x !== null))
+    const holders = await holdersOf(copies.filter((c) => s.staged.some((f) => f.path === c.path)))
     return {
       staged: s.staged,
       locks: s.locks,
