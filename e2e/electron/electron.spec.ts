@@ -1,21 +1,25 @@
 /// <reference lib="dom" />
 import { _electron as electron, expect, test } from '@playwright/test'
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { createRequire } from 'node:module'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { makeModelHome } from '../../test/fixtures/model-home'
 import { row } from '../support/page'
 import { isolatedEnv, repoRoot } from '../support/serve'
 
-/** The Electron binary's path, or why there is none (its download cannot run everywhere). */
+/**
+ * The Electron binary's path, or why there is none. Read from the package's own path.txt rather
+ * than require('electron'), which would try to download the binary (and fail offline).
+ */
 function electronBinary(): { path?: string; missing?: string } {
-  try {
-    const path = createRequire(import.meta.url)('electron') as unknown as string
-    if (typeof path === 'string' && existsSync(path)) return { path }
-    return { missing: `the Electron binary is missing (${path}); run \`node node_modules/electron/install.js\` where its download is reachable` }
-  } catch (err) {
-    return { missing: `the electron package cannot give its binary: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` }
+  const pkg = join(repoRoot, 'node_modules', 'electron')
+  if (process.env.ELECTRON_OVERRIDE_DIST_PATH) {
+    const p = join(process.env.ELECTRON_OVERRIDE_DIST_PATH, 'electron')
+    return existsSync(p) ? { path: p } : { missing: `ELECTRON_OVERRIDE_DIST_PATH has no electron binary (${p})` }
   }
+  const pathFile = join(pkg, 'path.txt')
+  if (!existsSync(pathFile)) return { missing: 'the Electron binary is not installed (node_modules/electron/dist is absent: its download cannot run here)' }
+  const p = join(pkg, 'dist', readFileSync(pathFile, 'utf8').trim())
+  return existsSync(p) ? { path: p } : { missing: `the Electron binary is missing (${p})` }
 }
 
 const bin = electronBinary()

@@ -35,8 +35,9 @@ export const ResidencyBar = memo(function ResidencyBar({ residency, compact = fa
       data-resident-bytes={residentBytes}
     >
       <div className={`relative flex flex-1 overflow-hidden rounded-full bg-zinc-200 dark:bg-zinc-800 ${compact ? 'h-2' : 'h-2.5'}`}>
-        {/* scaleX, not width: a transform animates on the compositor, so 200 moving bars cost no layout. */}
-        <div className="h-full w-full origin-left bg-emerald-500 transition-transform duration-500 dark:bg-emerald-400" style={{ transform: `scaleX(${residentShare})` }} />
+        {/* scaleX, not width: no layout when it moves. No transition: 200 bars animating at once cost
+            the page a compositor layer each, every frame. */}
+        <div className="h-full w-full origin-left bg-emerald-500 dark:bg-emerald-400" style={{ transform: `scaleX(${residentShare})` }} />
         {unknownShare > 0 && <div className="bar-unknown absolute inset-y-0 right-0" style={{ width: `${unknownShare * 100}%` }} />}
       </div>
       <span className={`w-36 shrink-0 text-right text-xs tabular-nums ${allUnknown ? 'text-zinc-500 italic' : 'text-zinc-700 dark:text-zinc-300'}`}>
