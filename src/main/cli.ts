@@ -7,6 +7,7 @@ import { statusCommand } from './cli/status'
 import { serveCommand } from './cli/serve'
 import { warmCommand, evictCommand, lockCommand, pinCommand, unpinCommand, jobsCommand } from './cli/warm'
 import { planCommand } from './cli/plan'
+import { stageCommand, unstageCommand, offCommand, sysctlCommand } from './cli/stage'
 
 // One line per command; each lives in src/main/cli/<name>.ts.
 const commands: CliCommand[] = [
@@ -20,6 +21,10 @@ const commands: CliCommand[] = [
   unpinCommand,
   jobsCommand,
   planCommand,
+  stageCommand,
+  unstageCommand,
+  offCommand,
+  sysctlCommand,
 ]
 
 function help(): string {

@@ -1,0 +1,128 @@
+// `hearth stage`, `unstage`, `off` and `sysctl inotify`: RAM-disk staging and the inotify fix,
+// through the privileged helper (run `sudo hearth …`, or pkexec asks once per session).
+import { parseArgs } from 'node:util'
+import type { Job } from '../../shared/api'
+import { formatBytes } from '../../shared/format'
+import type { Backend } from '../backend'
+import { UsageError, type CliCommand, type CliIo } from './command'
+import { progressLine, table } from './output'
+
+async function followOne(backend: Backend, job: Job, io: CliIo, json: boolean): Promise<number> {
+  let drawn = false
+  const draw = (j: Job) => {
+    if (json) return void io.out(JSON.stringify(j))
+    if (!io.isTTY) return
+    process.stdout.write(`${drawn ? '\x1b[1A' : ''}\r\x1b[2K${progressLine(j, io.columns)}\n`)
+    drawn = true
+  }
+  const off = backend.subscribe('jobs', (j) => j.id === job.id && draw(j))
+  const cancel = () => backend.ctx.jobs.cancel(job.id)
+  io.signal.addEventListener('abort', cancel, { once: true })
+  try {
+    const final = job.status === 'done' || job.status === 'failed' || job.status === 'cancelled' ? job : await backend.ctx.jobs.wait(job.id)
+    if (json) io.out(JSON.stringify(final))
+    else if (final.status === 'done') io.out(`${final.kind} ${final.label}: ${final.note ?? 'done'}`)
+    else io.err(`${final.kind} ${final.label}: ${final.status}: ${final.error?.message ?? ''}`)
+    return final.status === 'done' ? 0 : final.status === 'cancelled' ? 130 : 1
+  } finally {
+    off()
+    io.signal.removeEventListener('abort', cancel)
+  }
+}
+
+async function withCatalogIfNamed(backend: Backend, targets: string[]): Promise<void> {
+  if (targets.some((t) => !t.includes('/'))) await backend.rescan()
+}
+
+export const stageCommand: CliCommand = {
+  name: 'stage',
+  summary: 'copy models into a RAM disk, mounted over the originals (for direct-I/O loaders)',
+  usage: 'hearth stage MODEL|PATH ... [--json]',
+  async run(argv, io) {
+    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' } } })
+    if (positionals.length === 0) throw new UsageError('name at least one model or file')
+    const backend = await io.backend()
+    await withCatalogIfNamed(backend, positionals)
+    return followOne(backend, await backend.stage({ targets: positionals }), io, Boolean(values.json))
+  },
+}
+
+export const unstageCommand: CliCommand = {
+  name: 'unstage',
+  summary: 'unmount RAM-disk copies (refuses while a process holds them, unless --lazy)',
+  usage: 'hearth unstage MODEL|PATH ... [--lazy] [--json]',
+  async run(argv, io) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { json: { type: 'boolean' }, lazy: { type: 'boolean' } },
+    })
+    if (positionals.length === 0) throw new UsageError('name at least one model or file')
+    const backend = await io.backend()
+    await withCatalogIfNamed(backend, positionals)
+    return followOne(backend, await backend.unstage({ targets: positionals, lazy: values.lazy }), io, Boolean(values.json))
+  },
+}
+
+export const offCommand: CliCommand = {
+  name: 'off',
+  summary: 'undo everything Hearth did: stages, locks, runtime sysctl changes',
+  usage: 'hearth off [--dry-run] [--json]',
+  async run(argv, io) {
+    const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, 'dry-run': { type: 'boolean' } } })
+    const backend = await io.backend()
+    const preview = await backend.offPreview()
+    if (values['dry-run'] || preview.nothingToUndo) {
+      if (values.json) io.out(JSON.stringify(preview, null, 2))
+      else if (preview.nothingToUndo) io.out('nothing to undo')
+      else {
+        io.out('off would undo:')
+        for (const s of preview.staged) io.out(`  unstage ${s.path} (${formatBytes(s.bytes)})`)
+        for (const l of preview.locks) io.out(`  unlock  ${l.path} (${formatBytes(l.bytes)})`)
+        for (const c of preview.sysctls) io.out(`  restore ${c.key} = ${c.original} (now ${c.value})`)
+        for (const h of preview.holders) io.out(`  note: ${h.command} (pid ${h.pid}) holds ${h.path}: its RAM stays in use until it exits`)
+      }
+      return 0
+    }
+    const r = await backend.off()
+    if (values.json) io.out(JSON.stringify(r, null, 2))
+    else {
+      for (const p of r.unstaged) io.out(`unstaged ${p}`)
+      for (const l of r.lazy) io.out(`detached ${l.path}: still held by ${l.holders}; its RAM stays in use until they exit`)
+      if (r.unlocked) io.out(`unlocked ${r.unlocked} file${r.unlocked === 1 ? '' : 's'}`)
+      for (const s of r.sysctlsRestored) io.out(`restored ${s.key} = ${s.value}`)
+      if (r.failed) io.err(`${r.failed} thing${r.failed === 1 ? '' : 's'} could not be undone`)
+    }
+    return r.failed ? 1 : 0
+  },
+}
+
+export const sysctlCommand: CliCommand = {
+  name: 'sysctl',
+  summary: 'show inotify limits against what model apps need; --apply raises them, --persist keeps them',
+  usage: 'hearth sysctl inotify [--apply] [--persist] [--revert] [--json]',
+  async run(argv, io) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { json: { type: 'boolean' }, apply: { type: 'boolean' }, persist: { type: 'boolean' }, revert: { type: 'boolean' } },
+    })
+    if (positionals[0] !== 'inotify' || positionals.length !== 1) throw new UsageError('the only group is `inotify`')
+    const backend = await io.backend()
+    const s =
+      values.apply || values.persist || values.revert
+        ? await backend.inotifyFix({ persist: values.persist, revert: values.revert })
+        : await backend.inotifyStatus()
+    if (values.json) {
+      io.out(JSON.stringify(s, null, 2))
+      return 0
+    }
+    const rows = [['KEY', 'NOW', 'ADVICE', 'PERSISTED', '']]
+    for (const l of [s.instances, s.watches])
+      rows.push([l.key, String(l.value), String(l.recommended), l.persisted === null ? '-' : String(l.persisted), l.ok ? 'ok' : 'LOW'])
+    io.out(table(rows, [1, 2, 3]))
+    io.out(s.explanation)
+    if (!s.instances.ok || !s.watches.ok) io.out('fix: hearth sysctl inotify --apply --persist')
+    return 0
+  },
+}
