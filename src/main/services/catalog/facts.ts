@@ -3,6 +3,7 @@
 import { open } from 'node:fs/promises'
 import type { GgufFacts, SafetensorsFacts } from '../../../shared/api'
 import { ggufFacts, readGgufHeader, type GgufHeader } from '../gguf/read-gguf'
+import { withoutCacheTrace } from '../pagecache/no-trace'
 
 /** [elements per block, bytes per block] per ggml type, to tell a truncated file from a whole one. */
 const ggmlBlock: Record<number, [number, number]> = {
@@ -114,11 +115,11 @@ export class HeaderCache {
   parses = 0
 
   ggufOf(path: string, bytes: number, mtimeMs: number): Promise<Parsed<GgufFileFacts>> {
-    return this.memo(this.gguf, path, bytes, mtimeMs, () => parseGguf(path, bytes))
+    return this.memo(this.gguf, path, bytes, mtimeMs, () => withoutCacheTrace(path, () => parseGguf(path, bytes)))
   }
 
   safetensorsOf(path: string, bytes: number, mtimeMs: number): Promise<Parsed<Record<string, number>>> {
-    return this.memo(this.st, path, bytes, mtimeMs, () => parseSafetensors(path, bytes))
+    return this.memo(this.st, path, bytes, mtimeMs, () => withoutCacheTrace(path, () => parseSafetensors(path, bytes)))
   }
 
   /** Forget files not seen in the last scan so the cache does not grow without bound. */
