@@ -128,7 +128,7 @@ test(`renderer stays smooth with ${modelCount} models updating at 1 Hz`, async (
   // The same page, first with only the memory chart ticking, then with every row moving: the
   // difference is what 200 live rows cost. Figures are reported, not asserted (timings are noisy
   // on a shared machine); what must hold is that the rows did update live.
-  await measure(5000, `renderer, ${modelCount} models, residency still`)
+  await measure(4000, `renderer, ${modelCount} models, residency still`)
   let tick = 0
   churn(tick++)
   const timer = setInterval(() => churn(tick++), 1000)
