@@ -509,23 +509,19 @@ void verb_status(const struct hp_request *r)
 
 static int copy_verify(const struct hp_request *r, int src, int dst, char *map, uint64_t size, const char *path)
 {
+	/* Read into one page-aligned buffer and write from it: the kernel copies page cache →
+	 * buffer → tmpfs pages; 2 MiB alignment lets huge pages back the buffer. */
+	static char *buf;
+	if (!buf && posix_memalign((void **)&buf, HUGE_BYTES, CHUNK_BYTES) != 0) {
+		reply_err(r->id, "INTERNAL", NULL, "out of memory for the copy buffer");
+		return -1;
+	}
 	double start = now_ms(), last = start;
 	posix_fadvise(src, 0, 0, POSIX_FADV_SEQUENTIAL);
 	for (uint64_t off = 0; off < size;) {
 		size_t n = size - off < CHUNK_BYTES ? (size_t)(size - off) : CHUNK_BYTES;
-		/* Reserve the chunk first: a full tmpfs then answers ENOSPC here instead of SIGBUS
-		 * when the copy writes through the mapping. */
-		int e = posix_fallocate(dst, (off_t)off, (off_t)n);
-		if (e) {
-			char extra[64];
-			snprintf(extra, sizeof extra, "done-bytes=%llu", (unsigned long long)off);
-			reply_err(r->id, e == ENOSPC ? "TOO_LARGE" : "IO", extra,
-				  "the RAM disk %s after %.1f MiB of %s; the stage was rolled back", e == ENOSPC ? "filled up" : strerror(e),
-				  (double)off / 1048576.0, path);
-			return -1;
-		}
 		for (size_t got = 0; got < n;) {
-			ssize_t k = pread(src, map + off + got, n - got, (off_t)(off + got));
+			ssize_t k = pread(src, buf + got, n - got, (off_t)(off + got));
 			if (k < 0 && errno == EINTR)
 				continue;
 			if (k <= 0) {
@@ -534,6 +530,23 @@ static int copy_verify(const struct hp_request *r, int src, int dst, char *map, 
 				return -1;
 			}
 			got += (size_t)k;
+		}
+		for (size_t put = 0; put < n;) {
+			ssize_t k = pwrite(dst, buf + put, n - put, (off_t)(off + put));
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0) {
+				/* No fallocate first: on tmpfs it zeroes every page, a second pass over the
+				 * file's size. Writes (not stores through a mapping) report ENOSPC cleanly. */
+				int e = k < 0 ? errno : ENOSPC;
+				char extra[64];
+				snprintf(extra, sizeof extra, "done-bytes=%llu", (unsigned long long)(off + put));
+				reply_err(r->id, e == ENOSPC ? "TOO_LARGE" : "IO", extra,
+					  "the RAM disk %s after %.1f MiB of %s; the stage was rolled back",
+					  e == ENOSPC ? "filled up" : strerror(e), (double)(off + put) / 1048576.0, path);
+				return -1;
+			}
+			put += (size_t)k;
 		}
 		off += n;
 		double t = now_ms();
@@ -549,20 +562,20 @@ static int copy_verify(const struct hp_request *r, int src, int dst, char *map, 
 	/* Verify: the source did not change while we read it, and sampled blocks of the copy match
 	 * the source byte for byte (a full compare would read the file twice). */
 	struct stat a;
-	char buf[65536];
+	char cmp[65536];
 	if (fstat(src, &a) < 0 || (uint64_t)a.st_size != size) {
 		reply_err(r->id, "IO", NULL, "%s changed size while it was copied; the stage was rolled back", path);
 		return -1;
 	}
 	for (int i = 0; i < 64; i++) {
-		uint64_t off = size <= sizeof buf ? 0 : (size - sizeof buf) / 63 * (uint64_t)i;
-		size_t n = size - off < sizeof buf ? (size_t)(size - off) : sizeof buf;
-		if (pread(src, buf, n, (off_t)off) != (ssize_t)n || memcmp(buf, map + off, n) != 0) {
+		uint64_t off = size <= sizeof cmp ? 0 : (size - sizeof cmp) / 63 * (uint64_t)i;
+		size_t n = size - off < sizeof cmp ? (size_t)(size - off) : sizeof cmp;
+		if (pread(src, cmp, n, (off_t)off) != (ssize_t)n || memcmp(cmp, map + off, n) != 0) {
 			reply_err(r->id, "IO", NULL, "the copy of %s differs from it at byte %llu; the stage was rolled back", path,
 				  (unsigned long long)off);
 			return -1;
 		}
-		if (size <= sizeof buf)
+		if (size <= sizeof cmp)
 			break;
 	}
 	(void)dst;
