@@ -9,7 +9,9 @@ import tailwindcss from '@tailwindcss/vite'
 export default defineConfig({
   main: {
     build: {
-      externalizeDeps: true,
+      // Pure-JS dependencies are bundled: loading zod's ~100 ES modules one by one cost the CLI
+      // ~100 ms of start-up. koffi stays external (it loads a native module from disk).
+      externalizeDeps: { exclude: ['zod', 'ws', '@huggingface/gguf'] },
       sourcemap: true,
       rolldownOptions: {
         input: {

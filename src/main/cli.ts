@@ -1,6 +1,8 @@
 // `hearth`: the command-line twin of the app. Calls the backend directly (no transport).
-import { HearthError } from '../shared/api'
-import { createBackend, type Backend } from './backend'
+// Start-up time is part of every command's time (a warm must finish within 5% of cat's), so
+// nothing heavy is imported here: the backend loads on first use, the server only for serve.
+import { HearthError } from '../shared/errors'
+import type { Backend } from './backend'
 import { UsageError, type CliCommand, type CliIo } from './cli/command'
 import { modelsCommand } from './cli/models'
 import { statusCommand } from './cli/status'
@@ -72,7 +74,7 @@ export async function main(argv: string[]): Promise<number> {
     err: (t) => process.stderr.write(t.endsWith('\n') ? t : t + '\n'),
     isTTY: Boolean(process.stdout.isTTY),
     columns: process.stdout.columns || 100,
-    backend: () => (backend ??= createBackend()),
+    backend: () => (backend ??= import('./backend').then((m) => m.createBackend())),
     interrupted,
     signal: abort.signal,
   }

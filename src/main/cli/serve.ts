@@ -1,5 +1,4 @@
 import { parseArgs } from 'node:util'
-import { isLoopback, startServe } from '../serve'
 import type { CliCommand } from './command'
 import { UsageError } from './command'
 
@@ -12,6 +11,7 @@ export const serveCommand: CliCommand = {
     const port = values.port === undefined ? 7475 : Number(values.port)
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${values.port}: give a port number from 0 to 65535 (0 picks a free one)`)
     const host = values.host ?? '127.0.0.1'
+    const { isLoopback, startServe } = await import('../serve')
     const backend = await io.backend()
     await backend.start()
     const server = await startServe({ api: backend, port, host, log: (l) => io.err(l) }).catch((err: NodeJS.ErrnoException) => {

@@ -1,7 +1,13 @@
 // Reads a GGUF file's header (metadata and tensor infos) without touching its weights.
 // @huggingface/gguf does the parsing with ranged reads of the local file.
-import { gguf, GGMLFileQuantizationType } from '@huggingface/gguf'
 import type { GgufFacts } from '../../../shared/api'
+
+// Loaded on first parse: the library costs tens of milliseconds to import, which every CLI
+// command would pay even when it reads no header (`hearth status FILE`, `hearth warm FILE`).
+let lib: typeof import('@huggingface/gguf') | undefined
+async function ggufLib(): Promise<typeof import('@huggingface/gguf')> {
+  return (lib ??= await import('@huggingface/gguf'))
+}
 
 export type GgufValue = string | number | boolean | GgufValue[]
 
@@ -32,6 +38,7 @@ function plain(v: unknown): GgufValue {
 
 /** Throws an Error whose message says why the file is not a readable GGUF. */
 export async function readGgufHeader(path: string): Promise<GgufHeader> {
+  const { gguf } = await ggufLib()
   const out = await gguf(path, { allowLocalFile: true, computeParametersCount: true })
   const metadata: Record<string, GgufValue> = {}
   for (const [k, v] of Object.entries(out.metadata)) {
@@ -75,7 +82,8 @@ export function ggufFacts(h: GgufHeader): GgufFacts {
   const facts: GgufFacts = {
     architecture: arch,
     parameters: h.parameterCount,
-    fileType: ft !== undefined ? (GGMLFileQuantizationType[ft] ?? `type ${ft}`) : dominantTensorType(h),
+    // lib is loaded: a header only comes from readGgufHeader.
+    fileType: ft !== undefined ? (lib?.GGMLFileQuantizationType[ft] ?? `type ${ft}`) : dominantTensorType(h),
     blockCount: a('block_count') ?? 0,
     contextLength: a('context_length') ?? 0,
     embeddingLength: a('embedding_length') ?? 0,
