@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { request as httpRequest } from 'node:http'
 import WebSocket from 'ws'
 import { HearthError, type HearthApi } from '../../shared/api'
 import { createRpcClient, type ServerMessage } from '../../shared/rpc'
@@ -151,8 +152,16 @@ describe('message transports refuse what is not the contract', () => {
   })
 
   it('HTTP: the token is the only key; a foreign Host is refused', async () => {
-    const res = await fetch(`http://127.0.0.1:${server.port}/`, { headers: { Host: 'evil.example' } })
-    expect(res.status).toBe(421)
+    // fetch() cannot set Host; node:http can, as a rebinding attacker's browser effectively does.
+    const status = await new Promise<number>((ok, fail) => {
+      const req = httpRequest({ host: '127.0.0.1', port: server.port, path: '/', headers: { Host: 'evil.example' } }, (res) => {
+        res.resume()
+        ok(res.statusCode ?? 0)
+      })
+      req.on('error', fail)
+      req.end()
+    })
+    expect(status).toBe(421)
     const ok = await fetch(`http://127.0.0.1:${server.port}/`)
     expect(ok.status).toBe(503) // no UI built into this temp dir: says how to build it
     expect(await ok.text()).toMatch(/npm run build/)
