@@ -5,6 +5,7 @@ import { SourcesPanel } from '../models/Sources'
 import { MemoryCards } from './MemoryCards'
 import { MemoryChart } from './MemoryChart'
 import { RatesPanel } from './RatesPanel'
+import { StagingPanel } from '../staging/StagingPanel'
 
 function Models() {
   const catalog = useCatalog((s) => s.catalog)
@@ -29,6 +30,7 @@ export function Dashboard() {
         <RatesPanel />
       </div>
       <Models />
+      <StagingPanel />
     </div>
   )
 }

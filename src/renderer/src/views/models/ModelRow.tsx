@@ -1,6 +1,7 @@
 import { memo } from 'react'
 import { formatBytes } from '../../../../shared/format'
 import { ResidencyBar } from '../../components/ResidencyBar'
+import { RamDiskBadge } from '../staging/RamDiskBadge'
 import { useModel } from '../../stores/catalog'
 import { useModelResidency } from '../../stores/residency'
 import { useUi } from '../../stores/ui'
@@ -34,6 +35,7 @@ export const ModelRow = memo(function ModelRow({ id }: { id: string }) {
           {model.name}
         </button>
         {otherTags.length > 0 && <div className="truncate text-xs text-zinc-500">{otherTags.join(', ')}</div>}
+        <RamDiskBadge modelId={id} />
       </td>
       <td className="px-3 py-2 text-sm whitespace-nowrap text-zinc-600 dark:text-zinc-400">{sourceLabel[model.source]}</td>
       <td className="px-3 py-2 text-right text-sm whitespace-nowrap tabular-nums" data-testid="model-bytes" data-bytes={model.bytes}>

@@ -1,0 +1,66 @@
+import { useState } from 'react'
+import type { OffPreview, OffResult } from '../../../../shared/api'
+import { formatBytes } from '../../../../shared/format'
+import { hearth } from '../../hearth'
+
+/** "Undo everything": shows what off will undo (and who still holds RAM), then does it. */
+export function UndoEverything() {
+  const [preview, setPreview] = useState<OffPreview | null>(null)
+  const [result, setResult] = useState<OffResult | null>(null)
+  const [error, setError] = useState<string | null>(null)
+  const ask = async () => {
+    setResult(null)
+    setError(null)
+    try {
+      setPreview(await hearth().offPreview())
+    } catch (e) {
+      setError((e as Error).message)
+    }
+  }
+  const confirm = async () => {
+    try {
+      setResult(await hearth().off())
+      setPreview(null)
+    } catch (e) {
+      setError((e as Error).message)
+    }
+  }
+  return (
+    <div className="text-xs">
+      <button data-testid="undo-everything" onClick={ask} className="rounded border border-red-300 px-2 py-1 text-red-700 dark:text-red-300">
+        Undo everything
+      </button>
+      {preview && (
+        <div role="dialog" data-testid="off-preview" className="mt-2 rounded border p-2">
+          {preview.nothingToUndo ? (
+            <p>Nothing to undo.</p>
+          ) : (
+            <>
+              <p className="mb-1 font-semibold">This will undo:</p>
+              <ul className="list-disc pl-4">
+                {preview.staged.map((s) => <li key={s.path}>unstage {s.path} ({formatBytes(s.bytes)})</li>)}
+                {preview.locks.map((l) => <li key={l.path}>unlock {l.path} ({formatBytes(l.bytes)})</li>)}
+                {preview.sysctls.map((c) => <li key={c.key}>restore {c.key} to {c.original} (now {c.value})</li>)}
+              </ul>
+              {preview.holders.length > 0 && (
+                <p className="mt-1 text-amber-700">
+                  Still in use by {preview.holders.map((h) => `${h.command} (pid ${h.pid})`).join(', ')}: those copies are detached and their RAM
+                  stays in use until the processes exit.
+                </p>
+              )}
+              <button data-testid="confirm-off" onClick={confirm} className="mt-2 rounded bg-red-600 px-2 py-1 text-white">Undo all of it</button>
+            </>
+          )}
+          <button onClick={() => setPreview(null)} className="ml-2 underline">close</button>
+        </div>
+      )}
+      {result && (
+        <p className="mt-1">
+          Undone: {result.unstaged.length} staged file(s), {result.unlocked} lock(s), {result.sysctlsRestored.length} sysctl(s)
+          {result.failed ? `; ${result.failed} could not be undone` : ''}.
+        </p>
+      )}
+      {error && <p className="mt-1 text-red-600" role="alert">{error}</p>}
+    </div>
+  )
+}
