@@ -30,12 +30,15 @@ const commands: CliCommand[] = [
 ]
 
 function help(): string {
-  const w = Math.max(...commands.map((c) => c.usage.length))
+  const w = 44
+  const lines = commands.flatMap((c) =>
+    c.usage.length <= w ? [`  ${c.usage.padEnd(w)}  ${c.summary}`] : [`  ${c.usage}`, `  ${''.padEnd(w)}  ${c.summary}`],
+  )
   return [
     'hearth — keep local LLM model files hot',
     '',
     'usage:',
-    ...commands.map((c) => `  ${c.usage.padEnd(w)}  ${c.summary}`),
+    ...lines,
     '',
     'MODEL is a model id or a unique part of its name (see `hearth models`); PATH is a file.',
   ].join('\n')
