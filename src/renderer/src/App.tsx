@@ -3,6 +3,8 @@ import { ConnectionBanner } from './components/ConnectionBanner'
 import { ThemeToggle, useApplyTheme } from './components/ThemeToggle'
 import { views } from './routes'
 import { useUi } from './stores/ui'
+import { JobsIndicator } from './views/jobs/JobsIndicator'
+import { JobsOverlay } from './views/jobs/JobsOverlay'
 import { ModelDetail } from './views/models/ModelDetail'
 
 function Nav() {
@@ -52,12 +54,13 @@ export function App() {
             <span aria-hidden className="text-orange-500">▲</span> Hearth
           </div>
           <Nav />
-          <div className="ml-auto"><ThemeToggle /></div>
+          <div className="ml-auto flex items-center gap-3"><JobsIndicator /><ThemeToggle /></div>
         </div>
       </header>
       <main className="mx-auto max-w-7xl px-4 py-4">
         <Main />
       </main>
+      <JobsOverlay />
     </div>
   )
 }

@@ -4,6 +4,7 @@ import { hearth, onReconnect } from './hearth'
 import { useCatalog } from './stores/catalog'
 import { useResidency } from './stores/residency'
 import { useMemory } from './stores/memory'
+import { fetchJobs, startJobsSync } from './stores/jobs'
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err)
@@ -27,6 +28,10 @@ export function startSync(): void {
   })
   api.subscribe('residency', (u) => useResidency.getState().apply(u))
   api.subscribe('memory', (m) => useMemory.getState().add([m]))
+  startJobsSync()
   void fetchPicture()
-  onReconnect(() => void fetchPicture())
+  onReconnect(() => {
+    void fetchPicture()
+    void fetchJobs()
+  })
 }

@@ -1,4 +1,5 @@
 import type { Model } from '../../../../shared/api'
+import { ModelJobActions } from '../jobs/ModelJobActions'
 import { StageButtons } from '../staging/StageButtons'
 
 /**
@@ -6,5 +7,10 @@ import { StageButtons } from '../staging/StageButtons'
  * the jobs, staging and planner views.
  */
 export function ModelDetailActions(props: { model: Model }) {
-  return <StageButtons model={props.model} />
+  return (
+    <div className="flex flex-wrap items-center gap-2">
+      <ModelJobActions model={props.model} size="detail" />
+      <StageButtons model={props.model} />
+    </div>
+  )
 }

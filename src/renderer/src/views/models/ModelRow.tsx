@@ -5,12 +5,19 @@ import { RamDiskBadge } from '../staging/RamDiskBadge'
 import { useModel } from '../../stores/catalog'
 import { useModelResidency } from '../../stores/residency'
 import { useUi } from '../../stores/ui'
+import { RowJobProgress } from '../jobs/JobProgress'
+import { ModelJobBadges } from '../jobs/ModelJobActions'
 import { ModelRowActions } from './ModelRowActions'
 import { formatLabel, sourceLabel } from './describe'
 
 /** The only part of a row that moves at 1 Hz: it alone subscribes to the model's residency. */
 function ResidencyCell({ id }: { id: string }) {
-  return <ResidencyBar residency={useModelResidency(id)} />
+  return (
+    <>
+      <ResidencyBar residency={useModelResidency(id)} />
+      <RowJobProgress modelId={id} />
+    </>
+  )
 }
 
 /**
@@ -25,15 +32,18 @@ export const ModelRow = memo(function ModelRow({ id }: { id: string }) {
   return (
     <tr data-testid="model-row" data-model-id={id} className="border-t border-zinc-100 hover:bg-zinc-50 dark:border-zinc-800 dark:hover:bg-zinc-800/50">
       <td className="max-w-0 py-2 pr-3 pl-4">
-        <button
-          type="button"
-          onClick={() => navigate({ view: 'dashboard', modelId: id })}
-          className="block w-full truncate text-left font-medium text-zinc-900 hover:underline dark:text-zinc-100"
-          title={model.name}
-          data-testid="model-name"
-        >
-          {model.name}
-        </button>
+        <div className="flex min-w-0 items-center">
+          <button
+            type="button"
+            onClick={() => navigate({ view: 'dashboard', modelId: id })}
+            className="block min-w-0 truncate text-left font-medium text-zinc-900 hover:underline dark:text-zinc-100"
+            title={model.name}
+            data-testid="model-name"
+          >
+            {model.name}
+          </button>
+          <ModelJobBadges modelId={id} />
+        </div>
         {otherTags.length > 0 && <div className="truncate text-xs text-zinc-500">{otherTags.join(', ')}</div>}
         <RamDiskBadge modelId={id} />
       </td>
