@@ -54,3 +54,22 @@ export function fincoreBytes(path: string): number {
   const out = execFileSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', path], { encoding: 'utf8' })
   return Number(out.trim())
 }
+
+/**
+ * Runs `prepare` (reads that set the scene), then `measure` between two fincore readings, again
+ * until both readings agree (up to 5 times): on a shared machine other processes may push pages
+ * out while we look, and a comparison is only fair against a cache that held still around it.
+ */
+export async function besideFincore<T>(
+  path: string,
+  measure: () => T | Promise<T>,
+  prepare: () => void = () => {},
+): Promise<{ ours: T; fincore: number }> {
+  for (let attempt = 1; ; attempt++) {
+    prepare()
+    const before = fincoreBytes(path)
+    const ours = await measure()
+    const after = fincoreBytes(path)
+    if (before === after || attempt === 5) return { ours, fincore: after }
+  }
+}
