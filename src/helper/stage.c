@@ -15,6 +15,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/sendfile.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -509,41 +510,33 @@ void verb_status(const struct hp_request *r)
 
 static int copy_verify(const struct hp_request *r, int src, int dst, char *map, uint64_t size, const char *path)
 {
-	/* Read into one page-aligned buffer and write from it: the kernel copies page cache →
-	 * buffer → tmpfs pages; 2 MiB alignment lets huge pages back the buffer. */
-	static char *buf;
-	if (!buf && posix_memalign((void **)&buf, HUGE_BYTES, CHUNK_BYTES) != 0) {
-		reply_err(r->id, "INTERNAL", NULL, "out of memory for the copy buffer");
-		return -1;
-	}
 	double start = now_ms(), last = start;
 	posix_fadvise(src, 0, 0, POSIX_FADV_SEQUENTIAL);
 	for (uint64_t off = 0; off < size;) {
 		size_t n = size - off < CHUNK_BYTES ? (size_t)(size - off) : CHUNK_BYTES;
-		for (size_t got = 0; got < n;) {
-			ssize_t k = pread(src, buf + got, n - got, (off_t)(off + got));
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k <= 0) {
-				reply_err(r->id, "IO", NULL, "reading %s failed at byte %llu: %s; the stage was rolled back", path,
-					  (unsigned long long)(off + got), k < 0 ? strerror(errno) : "the file got shorter");
-				return -1;
-			}
-			got += (size_t)k;
-		}
+		/* Start reading the next chunk now, so the disk works while this one is copied (a
+		 * large pread alone reads synchronously and leaves the disk idle during the copy). */
+		if (off + n < size)
+			readahead(src, (off64_t)(off + n), CHUNK_BYTES);
+		/* sendfile: page cache → tmpfs pages in one kernel copy (no user buffer, and tmpfs
+		 * skips zeroing pages that a write fills whole). */
 		for (size_t put = 0; put < n;) {
-			ssize_t k = pwrite(dst, buf + put, n - put, (off_t)(off + put));
+			off_t from = (off_t)(off + put);
+			if (lseek(dst, from, SEEK_SET) < 0)
+				return reply_err(r->id, "INTERNAL", NULL, "seek in the copy: %s", strerror(errno)), -1;
+			ssize_t k = sendfile(dst, src, &from, n - put);
 			if (k < 0 && errno == EINTR)
 				continue;
 			if (k <= 0) {
-				/* No fallocate first: on tmpfs it zeroes every page, a second pass over the
-				 * file's size. Writes (not stores through a mapping) report ENOSPC cleanly. */
-				int e = k < 0 ? errno : ENOSPC;
+				int e = k < 0 ? errno : EIO;
 				char extra[64];
 				snprintf(extra, sizeof extra, "done-bytes=%llu", (unsigned long long)(off + put));
-				reply_err(r->id, e == ENOSPC ? "TOO_LARGE" : "IO", extra,
-					  "the RAM disk %s after %.1f MiB of %s; the stage was rolled back",
-					  e == ENOSPC ? "filled up" : strerror(e), (double)(off + put) / 1048576.0, path);
+				if (e == ENOSPC)
+					reply_err(r->id, "TOO_LARGE", extra, "the RAM disk filled up after %.1f MiB of %s; the stage was rolled back",
+						  (double)(off + put) / 1048576.0, path);
+				else
+					reply_err(r->id, "IO", extra, "copying %s failed at byte %llu: %s; the stage was rolled back", path,
+						  (unsigned long long)(off + put), k < 0 ? strerror(e) : "the file got shorter");
 				return -1;
 			}
 			put += (size_t)k;
