@@ -36,10 +36,13 @@ export function evictRange(path: string, offBytes: number, lenBytes: number): vo
   }
 }
 
-/** Reads [offBytes, offBytes + lenBytes) so the kernel caches it. */
+/** Reads [offBytes, offBytes + lenBytes) so the kernel caches it, and nothing more. */
 export function readRange(path: string, offBytes: number, lenBytes: number): void {
   const fd = openSync(path, 'r')
   try {
+    // No readahead: its asynchronous tail would still be in flight when we compare, and
+    // cachestat counts in-flight pages while mincore (fincore) does not.
+    fadvise(fd, 0, 0, FADV.RANDOM)
     const buf = Buffer.allocUnsafe(Math.min(lenBytes, 4 * MiB))
     for (let off = offBytes; off < offBytes + lenBytes; off += buf.length) {
       readSync(fd, buf, 0, Math.min(buf.length, offBytes + lenBytes - off), off)
@@ -57,8 +60,8 @@ export function fincoreBytes(path: string): number {
 
 /**
  * Runs `prepare` (reads that set the scene), then `measure` between two fincore readings, again
- * until both readings agree (up to 5 times): on a shared machine other processes may push pages
- * out while we look, and a comparison is only fair against a cache that held still around it.
+ * until both readings agree (up to 5 times): reads still in flight (which cachestat counts and
+ * mincore does not) or other processes evicting pages would otherwise make a fair comparison fail.
  */
 export async function besideFincore<T>(
   path: string,
