@@ -1,7 +1,15 @@
-import type { HearthApi } from '../../shared/api'
+import type { FileResidency, HearthApi } from '../../shared/api'
 import type { Context } from '../context'
+import { readStagedMountPoints } from '../services/staging/mounts'
 
 type ResidencyApi = Pick<HearthApi, 'residency' | 'modelResidency' | 'heatStrip'>
+
+/** Marks files that carry a RAM-disk copy (from mountinfo: cheap, no helper needed). */
+async function markStaged(files: FileResidency[]): Promise<FileResidency[]> {
+  const staged = await readStagedMountPoints()
+  if (staged.size === 0) return files
+  return files.map((f) => (staged.has(f.path) ? { ...f, staged: true } : f))
+}
 
 export function residencyApi(ctx: Context): ResidencyApi {
   return {
@@ -11,9 +19,14 @@ export function residencyApi(ctx: Context): ResidencyApi {
         targets.length > 0
           ? await ctx.catalog.resolve(targets)
           : ctx.catalog.current().models.flatMap((m) => m.files.map((f) => ({ path: f.path, bytes: f.bytes, modelId: m.id })))
-      return ctx.residency.ofFiles(files)
+      return markStaged(await ctx.residency.ofFiles(files))
     },
-    modelResidency: () => ctx.residency.ofModels(),
+    async modelResidency() {
+      const models = await ctx.residency.ofModels()
+      const staged = await readStagedMountPoints()
+      if (staged.size === 0) return models
+      return models.map((m) => ({ ...m, files: m.files.map((f) => (staged.has(f.path) ? { ...f, staged: true } : f)) }))
+    },
     heatStrip: (input) => ctx.residency.heatStrip(input.path, input.buckets),
   }
 }
