@@ -13,10 +13,10 @@ export const installedHelperPath = '/usr/libexec/hearth/hearth-helper'
 
 /** The binary `make -C src/helper` builds, for development checkouts. */
 export function devHelperPath(): string {
-  // src/main/helper-client.ts in tests and tsx, out/main/cli.js when bundled: the repo root is
-  // two or one levels up.
+  // src/main/helper-client.ts in tests and tsx, out/main/chunks/*.js when bundled: the repo
+  // root is two or three levels up.
   const here = dirname(fileURLToPath(import.meta.url))
-  const candidates = ['../../build/helper/hearth-helper', '../build/helper/hearth-helper'].map((p) => resolve(here, p))
+  const candidates = ['../../build/helper/hearth-helper', '../../../build/helper/hearth-helper'].map((p) => resolve(here, p))
   return candidates.find((p) => existsSync(p)) ?? candidates[0]
 }
 

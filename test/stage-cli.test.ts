@@ -1,0 +1,45 @@
+// `hearth stage` → `hearth status` → `hearth off` as a user runs them, as root in a private mount
+// namespace (the helper's own tests cover its hostile inputs and crashes).
+import { describe, expect, it } from 'vitest'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+
+const root = new URL('..', import.meta.url).pathname
+const isRoot = process.getuid?.() === 0
+
+describe.skipIf(!isRoot)('hearth stage / status / off (root, unshare -m)', () => {
+  it('stages a file, reports it staged from mountinfo, and off leaves nothing', () => {
+    expect(spawnSync('make', ['-C', join(root, 'src/helper')], { encoding: 'utf8' }).status).toBe(0)
+    const dir = mkdtempSync(join(root, 'tmp-stage-cli-'))
+    try {
+      const file = join(dir, 'model one.gguf')
+      const bytes = randomBytes(4 << 20)
+      writeFileSync(file, bytes)
+      const hearth = `node ${join(root, 'bin/hearth.js')}`
+      const script = [
+        `${hearth} stage --json "${file}" > /dev/null`,
+        `${hearth} status --json "${file}"`,
+        'echo ---',
+        `cmp "${file}" "${dir}/orig" && echo same-bytes`,
+        `findmnt -n -o FSTYPE -T "${file}"`,
+        'echo ---',
+        `${hearth} off --json > /dev/null`,
+        `findmnt -n -o FSTYPE -T "${file}"`,
+        'ls /run/hearth 2>/dev/null | wc -l',
+      ].join('\n')
+      writeFileSync(join(dir, 'orig'), bytes)
+      const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-ec', script], { encoding: 'utf8', cwd: root, env: { ...process.env, HOME: dir } })
+      expect(r.status, r.stderr).toBe(0)
+      const [status, staged, after] = r.stdout.split('---\n')
+      expect(JSON.parse(status)).toEqual([{ path: file, bytes: 4 << 20, residentBytes: 4 << 20, staged: true }])
+      expect(staged.trim().split('\n')).toEqual(['same-bytes', 'tmpfs'])
+      const [fstypeAfter, leftUnderRun] = after.trim().split('\n')
+      expect(fstypeAfter).not.toBe('tmpfs')
+      expect(leftUnderRun).toBe('0')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
