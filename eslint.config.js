@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint'
 const nodeBuiltins = ['node:*', 'fs', 'fs/*', 'path', 'os', 'child_process', 'crypto', 'http', 'net', 'url', 'util', 'stream', 'worker_threads']
 
 export default tseslint.config(
-  { ignores: ['out/**', 'node_modules/**', 'build/**', 'test-results/**', 'playwright-report/**', 'src/helper/**', 'dist/**'] },
+  { ignores: ['out/**', 'tmp/**', 'tmp-*/**', 'node_modules/**', 'build/**', 'test-results/**', 'playwright-report/**', 'src/helper/**', 'dist/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {
