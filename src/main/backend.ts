@@ -38,7 +38,10 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
   const hub = createHub()
   const settings = await openSettings(env)
   const catalog = createCatalogService({ env, hub, settings })
-  const residency = createResidencyService({ hub, catalog })
+  // One helper per session: staging starts it; lock uses it beyond RLIMIT_MEMLOCK; residency asks
+  // it only while it already runs.
+  const helper = new HelperClient({ env })
+  const residency = createResidencyService({ hub, catalog, helper })
   const telemetry = createTelemetryService({ hub })
   const jobs = createJobRunner({ hub })
   const warm = createWarmService({
@@ -47,9 +50,10 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
     resolve: (targets) => catalog.resolve(targets),
     modelResidency: () => residency.ofModels(),
     modelName: (id) => catalog.current().models.find((m) => m.id === id)?.name,
+    helper,
   })
   const gpu = createGpuService({ hub, catalog })
-  const staging = createStagingService({ hub, settings, catalog, jobs, helper: new HelperClient({ env }) })
+  const staging = createStagingService({ hub, settings, catalog, jobs, helper })
   const ctx: Context = { env, hub, settings, catalog, residency, telemetry, jobs, warm, gpu, staging }
 
   const impl: Omit<HearthApi, 'subscribe'> = {

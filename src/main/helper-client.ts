@@ -147,6 +147,7 @@ export class HelperClient {
   private buf = ''
   private stderrTail = ''
   private queue: Promise<unknown> = Promise.resolve()
+  private resetListeners = new Set<() => void>()
   helloFields: Record<string, string> = {}
 
   constructor(private readonly opts: HelperClientOptions = {}) {}
@@ -157,7 +158,8 @@ export class HelperClient {
     return s
   }
 
-  private start(): Promise<void> {
+  /** Starts the helper (pkexec asks for a password here) unless it runs already. */
+  start(): Promise<void> {
     if (this.child) return Promise.resolve()
     if (this.starting) return this.starting
     const launch = this.opts.launch ?? privilegeStatus(this.opts.env).launch
@@ -198,6 +200,25 @@ export class HelperClient {
     this.child = null
     for (const p of this.pending.values()) p.reject(err)
     this.pending.clear()
+    this.emitReset() // its locks died with it
+  }
+
+  private emitReset(): void {
+    for (const l of this.resetListeners) l()
+  }
+
+  /**
+   * Calls listener whenever everything the helper held in its own memory (locks) is gone: it
+   * exited, or `off` released it all. Returns the unsubscribe function.
+   */
+  onReset(listener: () => void): () => void {
+    this.resetListeners.add(listener)
+    return () => void this.resetListeners.delete(listener)
+  }
+
+  /** Whether a helper process runs now (started earlier in this session). */
+  get running(): boolean {
+    return this.child !== null && !this.starting
   }
 
   private onData(d: string): void {
@@ -247,7 +268,28 @@ export class HelperClient {
     }
     const p = this.queue.then(run, run)
     this.queue = p.catch(() => {})
+    if (verb === 'off') void p.then(() => this.emitReset(), () => {})
     return p
+  }
+
+  /**
+   * For cheap read-only verbs (residency): sends at once, past any queued request, and only to a
+   * helper that already runs, so it never asks for a password. A helper busy with a long verb
+   * answers BUSY straight away; one stuck in a verb that does not read its input (a cold lock)
+   * is given up on after timeoutMs, and its late answer is dropped.
+   */
+  requestIfRunning(verb: string, fields: Record<string, string> = {}, timeoutMs = 1000): Promise<HelperReply> {
+    if (!this.running) return Promise.reject(new HearthError('UNAVAILABLE', 'the privileged helper is not running in this session'))
+    const id = this.nextId++
+    const reply = this.send(id, verb, fields, {})
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.pending.delete(id)
+        reject(new HearthError('BUSY', `the helper did not answer ${verb} within ${timeoutMs} ms`))
+      }, timeoutMs)
+    })
+    return Promise.race([reply, late]).finally(() => clearTimeout(timer))
   }
 
   /** Writes raw bytes (hostile-input tests) and resolves the next reply line. */

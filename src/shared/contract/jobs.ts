@@ -81,6 +81,8 @@ export interface LockInfo {
   paths: string[]
   lockedBytes: number
   sinceMs: number
+  /** Who holds the lock: this Hearth process (within RLIMIT_MEMLOCK), or the privileged helper (beyond it) */
+  holder: 'hearth' | 'helper'
 }
 
 export interface PinInfo {

@@ -4,7 +4,9 @@ import type { FileResidency, HeatStrip, ModelResidency, Model } from '../../../s
 import type { CatalogService, ResidencyService, ResolvedFile } from '../../context'
 import type { Hub } from '../../hub'
 import { cachestatSyscallNumber } from '../../sys/cachestat'
+import { hiddenResidencyReason } from '../../sys/mincore'
 import { detectProbe, fileResidency, heatStrip, type ResidencyProbe } from './file-residency'
+import { createHelperResidency, type HelperResidencyOptions, type ResidencyHelper } from './helper-residency'
 
 export { goneReason } from './file-residency'
 export type { ResidencyProbe } from './file-residency'
@@ -18,6 +20,12 @@ export interface ResidencyOptions {
   method?: ResidencyProbe
   /** Files measured at once */
   concurrency?: number
+  /**
+   * The session's helper client: files whose residency the kernel hides from this user are
+   * asked of it, but only while it already runs (never started for this)
+   */
+  helper?: ResidencyHelper
+  helperResidency?: HelperResidencyOptions
 }
 
 export interface PagecacheResidencyService extends ResidencyService {
@@ -34,8 +42,19 @@ export function createResidencyService(opts: ResidencyOptions): PagecacheResiden
   let detected: Promise<ResidencyProbe> | null = opts.method ? Promise.resolve(opts.method) : null
   const probe = () => (detected ??= detectProbe().then((m) => (method = m)))
 
+  const viaHelper = opts.helper ? createHelperResidency(opts.helper, opts.helperResidency) : null
+
+  /** fileResidency, with the helper's answer where the kernel hides the file's residency. */
+  async function measure(path: string, p: ResidencyProbe): Promise<FileResidency> {
+    const r = await fileResidency(path, p)
+    if (!viaHelper || r.residentBytes !== null || r.unknownReason !== hiddenResidencyReason) return r
+    const a = await viaHelper.residencyOf(path)
+    if (!a) return r
+    return { path, bytes: a.bytes, residentBytes: a.residentBytes, method: 'helper' }
+  }
+
   async function ofFile(path: string): Promise<FileResidency> {
-    return fileResidency(path, await probe())
+    return measure(path, await probe())
   }
 
   async function ofFiles(files: ResolvedFile[]): Promise<FileResidency[]> {
@@ -45,7 +64,7 @@ export function createResidencyService(opts: ResidencyOptions): PagecacheResiden
     const worker = async () => {
       for (let i = next++; i < files.length; i = next++) {
         const f = files[i]
-        const r = await fileResidency(f.path, p)
+        const r = await measure(f.path, p)
         // A vanished file keeps the size the catalog knew, so totals stay meaningful.
         if (r.residentBytes === null && r.bytes === 0) r.bytes = f.bytes
         if (f.modelId) r.modelId = f.modelId

@@ -9,7 +9,8 @@ import { deviceKeyOf, type JobRunner } from '../jobs'
 import { describeFsError } from './errors'
 import { gib } from './format'
 import { processesMapping } from './holders'
-import { lockFile, unlockFile, type FileLock } from './lock'
+import { lockFile, MlockRefusedError, unlockFile, type FileLock } from './lock'
+import { lockFilesViaHelper, unlockFilesViaHelper, type HelperFileLock, type LockHelper } from './lock-helper'
 import { memlockLimit, readMemInfo } from './meminfo'
 import { residentBytesOf } from './missing-ranges'
 import { groupTargets, makePlan, type TargetGroup } from './plan'
@@ -23,6 +24,8 @@ export interface WarmServiceDeps {
   modelResidency(): Promise<ModelResidency[]>
   modelName(id: string): string | undefined
   engine?: WarmEngine
+  /** Locks beyond RLIMIT_MEMLOCK when available (the session's one helper client) */
+  helper?: LockHelper
   readers?: number
   stallMs?: number
   /** How often pins are checked */
@@ -49,7 +52,17 @@ export type WarmService = ReturnType<typeof createWarmService>
 
 interface HeldLock {
   info: LockInfo
+  /** In-process locks (holder 'hearth') */
   files: FileLock[]
+  /** Locks the helper holds (holder 'helper') */
+  helperFiles: HelperFileLock[]
+}
+
+/** Why locking beyond RLIMIT_MEMLOCK through the helper is not possible here, or null if it is. */
+function helperUnavailableReason(helper: LockHelper | undefined): string | null {
+  if (!helper) return 'no privileged helper is set up in this process'
+  const s = helper.status()
+  return s.available ? null : (s.reason ?? 'the privileged helper is unavailable')
 }
 
 export function createWarmService(deps: WarmServiceDeps) {
@@ -59,6 +72,10 @@ export function createWarmService(deps: WarmServiceDeps) {
   let idleJobs = 0
   let idleRestore: Map<number, number> | null = null
   let keepWarmTimer: NodeJS.Timeout | null = null
+  // The helper exited or `off` ran: whatever it held is unlocked.
+  deps.helper?.onReset(() => {
+    for (const [key, l] of locks) if (l.info.holder === 'helper') locks.delete(key)
+  })
 
   async function groups(targets: string[]): Promise<TargetGroup[]> {
     return groupTargets(await deps.resolve(targets), deps.modelName)
@@ -205,6 +222,7 @@ export function createWarmService(deps: WarmServiceDeps) {
     const cap = settings.get().lockMaxFraction * mem.memTotalBytes
     const out: Job[] = []
     let adding = 0
+    let addingInProcess = 0
     for (const group of g) {
       if (locks.has(group.key)) continue
       const bytes = group.files.reduce((s, f) => s + sizeOf(f.path), 0)
@@ -217,14 +235,17 @@ export function createWarmService(deps: WarmServiceDeps) {
           `cannot lock ${group.label} (${gib(bytes)}): Hearth may lock at most ${Math.round(settings.get().lockMaxFraction * 100)}% of RAM (${gib(cap)}) and already holds ${gib(held + adding)}; unlock something or raise lockMaxFraction in settings`,
         )
       }
-      if (limit.limitBytes !== null && limit.lockedBytes + adding + bytes > limit.limitBytes) {
+      const helperReason = helperUnavailableReason(deps.helper)
+      const overLimit = limit.limitBytes !== null && limit.lockedBytes + addingInProcess + bytes > limit.limitBytes
+      if (overLimit && helperReason !== null) {
         throw new HearthError(
           'TOO_LARGE',
-          `cannot lock ${group.label} (${gib(bytes)}): your memory-lock limit (RLIMIT_MEMLOCK, \`ulimit -l\`) is ${gib(limit.limitBytes)} and ${gib(limit.lockedBytes)} is locked already. Raise it with a line "${process.env.USER ?? 'youruser'} - memlock unlimited" in /etc/security/limits.conf (log in again), or LimitMEMLOCK=infinity for a systemd service`,
-          { limitBytes: limit.limitBytes, lockedBytes: limit.lockedBytes, neededBytes: bytes },
+          `cannot lock ${group.label} (${gib(bytes)}): your memory-lock limit (RLIMIT_MEMLOCK, \`ulimit -l\`) is ${gib(limit.limitBytes!)} and ${gib(limit.lockedBytes)} is locked already. Raise it with a line "${process.env.USER ?? 'youruser'} - memlock unlimited" in /etc/security/limits.conf (log in again), or LimitMEMLOCK=infinity for a systemd service. Locking through the privileged helper is not possible either: ${helperReason}`,
+          { limitBytes: limit.limitBytes, lockedBytes: limit.lockedBytes, neededBytes: bytes, helperReason },
         )
       }
       adding += bytes
+      if (!overLimit) addingInProcess += bytes
       const h = jobs.run({
         kind: 'lock',
         label: group.label,
@@ -234,25 +255,54 @@ export function createWarmService(deps: WarmServiceDeps) {
         totalBytes: bytes,
         joinKey: `lock:${group.key}`,
         work: async (progress, signal) => {
+          const paths = group.files.map((f) => f.path)
+          // Bytes the failed in-process attempt already reported are not counted twice.
+          let countedBytes = 0
+          const viaHelper = async (why: string) => {
+            let credit = countedBytes
+            const onBytes = (n: number) => {
+              const use = Math.min(credit, n)
+              credit -= use
+              if (n > use) progress.add(n - use)
+            }
+            const helperFiles = await lockFilesViaHelper(deps.helper!, paths, settings.get().lockMaxFraction, signal, onBytes)
+            const lockedBytes = helperFiles.reduce((s, l) => s + l.lengthBytes, 0)
+            locks.set(group.key, { files: [], helperFiles, info: infoOf(group, paths, lockedBytes, 'helper') })
+            return `locked ${gib(lockedBytes)} in RAM through the privileged helper (${why})`
+          }
+          if (overLimit) return viaHelper(`beyond your memory-lock limit of ${gib(limit.limitBytes!)}`)
           const files: FileLock[] = []
           try {
-            for (const f of group.files) files.push(await lockFile(f.path, signal, (n) => progress.add(n)))
+            for (const f of group.files) {
+              files.push(await lockFile(f.path, signal, (n) => (progress.add(n), (countedBytes += n))))
+            }
             if (signal.aborted) throw new HearthError('CANCELLED', 'cancelled')
           } catch (err) {
             for (const l of files) unlockFile(l)
+            if (err instanceof MlockRefusedError) {
+              const reason = helperUnavailableReason(deps.helper)
+              if (reason === null) return viaHelper(`mlock here failed with ${(err.detail as { errno: string }).errno}`)
+              throw new HearthError(err.code, `${err.message}. Locking through the privileged helper is not possible either: ${reason}`, err.detail)
+            }
             throw err
           }
           const lockedBytes = files.reduce((s, l) => s + l.lengthBytes, 0)
-          locks.set(group.key, {
-            files,
-            info: { label: group.label, ...(group.modelId ? { modelId: group.modelId } : {}), paths: files.map((l) => l.path), lockedBytes, sinceMs: Date.now() },
-          })
+          locks.set(group.key, { files, helperFiles: [], info: infoOf(group, paths, lockedBytes, 'hearth') })
           return `locked ${gib(lockedBytes)} in RAM`
         },
       })
       out.push(h.job)
     }
     return out
+  }
+
+  function infoOf(group: TargetGroup, paths: string[], lockedBytes: number, holder: LockInfo['holder']): LockInfo {
+    return { label: group.label, ...(group.modelId ? { modelId: group.modelId } : {}), paths, lockedBytes, sinceMs: Date.now(), holder }
+  }
+
+  async function release(l: HeldLock): Promise<void> {
+    for (const f of l.files) unlockFile(f)
+    if (l.helperFiles.length && deps.helper) await unlockFilesViaHelper(deps.helper, l.helperFiles)
   }
 
   async function unlock(targets: string[]): Promise<LockInfo[]> {
@@ -264,8 +314,8 @@ export function createWarmService(deps: WarmServiceDeps) {
     for (const x of g) {
       const l = locks.get(x.key)
       if (!l) continue
-      for (const f of l.files) unlockFile(f)
       locks.delete(x.key)
+      await release(l)
     }
     return listLocks()
   }
@@ -371,8 +421,9 @@ export function createWarmService(deps: WarmServiceDeps) {
       if (keepWarmTimer) clearInterval(keepWarmTimer)
       keepWarmTimer = null
       await checking
-      for (const l of locks.values()) for (const f of l.files) unlockFile(f)
+      const held = [...locks.values()]
       locks.clear()
+      for (const l of held) await release(l).catch(() => {}) // a helper gone meanwhile released its own
     },
   }
 }

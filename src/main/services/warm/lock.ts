@@ -8,6 +8,13 @@ import { describeFsError } from './errors'
 
 const stepBytes = 64 << 20
 
+/** mlock itself said no (ENOMEM/EPERM: over RLIMIT_MEMLOCK, or RAM ran out); the helper may still lock it. */
+export class MlockRefusedError extends HearthError {
+  constructor(path: string, errnoCode: string) {
+    super('TOO_LARGE', `mlock of ${path} failed (${errnoCode}): the memory-lock limit or free RAM ran out; see \`ulimit -l\` and MemAvailable`, { path, errno: errnoCode })
+  }
+}
+
 export interface FileLock {
   path: string
   addr: number
@@ -42,12 +49,7 @@ export async function lockFile(path: string, signal: AbortSignal, onBytes: (n: n
     return { path, addr, lengthBytes }
   } catch (err) {
     munmap(addr, lengthBytes) // also drops the part already locked
-    if (err instanceof SysError) {
-      throw new HearthError(
-        'TOO_LARGE',
-        `mlock of ${path} failed (${err.code}): the memory-lock limit or free RAM ran out; see \`ulimit -l\` and MemAvailable`,
-      )
-    }
+    if (err instanceof SysError) throw new MlockRefusedError(path, err.code)
     throw err
   }
 }
