@@ -1,6 +1,7 @@
 // Runs one warm or lock as whatever user spawned it and prints the outcome as JSON (for tests
 // that need an unprivileged user).
 import { statSync } from 'node:fs'
+import { HelperClient } from '../../helper-client'
 import { createHub } from '../../hub'
 import { createJobRunner } from '../jobs'
 import { createWarmService } from '.'
@@ -14,6 +15,8 @@ const warm = createWarmService({
   resolve: async (t) => t.map((p) => ({ path: p, bytes: statSync(p).size })),
   modelResidency: async () => [],
   modelName: () => undefined,
+  // As an ordinary user without pkexec this helper is unavailable: the lock error says why.
+  helper: new HelperClient(),
 })
 if (action === 'hold') {
   // lock, report, then hold until stdin closes (what `hearth lock` does until interrupted)

@@ -238,6 +238,8 @@ describe('as another user', () => {
     const lockOut = await runAsNobody(['lock', open])
     expect(lockOut).toMatchObject({ code: 'TOO_LARGE' })
     expect(lockOut.message).toMatch(/RLIMIT_MEMLOCK.*limits\.conf/)
+    // …and why the helper cannot lock it instead (no pkexec here, or no installed helper).
+    expect(lockOut.message).toMatch(/privileged helper is not possible either: .*(pkexec|install)/)
   })
 })
 
