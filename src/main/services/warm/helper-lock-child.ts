@@ -27,9 +27,9 @@ const helper = new HelperClient({
   uid,
 })
 await helper.start()
-process.setgroups([uid])
-process.setgid(uid)
-process.setuid(uid)
+process.setgroups!([uid])
+process.setgid!(uid)
+process.setuid!(uid)
 
 const jobs = createJobRunner({ hub: createHub() })
 const settings = { get: () => ({ folders: [], pins: [], keepWarmThreshold: 0.95, lockMaxFraction: 0.5, stagingReserveBytes: 0 }), update: async () => settings.get(), file: '' }
