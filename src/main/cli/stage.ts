@@ -5,29 +5,11 @@ import type { Job } from '../../shared/api'
 import { formatBytes } from '../../shared/format'
 import type { Backend } from '../backend'
 import { UsageError, type CliCommand, type CliIo } from './command'
-import { progressLine, table } from './output'
+import { table } from './output'
+import { follow, report } from './follow'
 
 async function followOne(backend: Backend, job: Job, io: CliIo, json: boolean): Promise<number> {
-  let drawn = false
-  const draw = (j: Job) => {
-    if (json) return void io.out(JSON.stringify(j))
-    if (!io.isTTY) return
-    process.stdout.write(`${drawn ? '\x1b[1A' : ''}\r\x1b[2K${progressLine(j, io.columns)}\n`)
-    drawn = true
-  }
-  const off = backend.subscribe('jobs', (j) => j.id === job.id && draw(j))
-  const cancel = () => backend.ctx.jobs.cancel(job.id)
-  io.signal.addEventListener('abort', cancel, { once: true })
-  try {
-    const final = job.status === 'done' || job.status === 'failed' || job.status === 'cancelled' ? job : await backend.ctx.jobs.wait(job.id)
-    if (json) io.out(JSON.stringify(final))
-    else if (final.status === 'done') io.out(`${final.kind} ${final.label}: ${final.note ?? 'done'}`)
-    else io.err(`${final.kind} ${final.label}: ${final.status}: ${final.error?.message ?? ''}`)
-    return final.status === 'done' ? 0 : final.status === 'cancelled' ? 130 : 1
-  } finally {
-    off()
-    io.signal.removeEventListener('abort', cancel)
-  }
+  return report(await follow(backend, [job], io, json), io, json)
 }
 
 async function withCatalogIfNamed(backend: Backend, targets: string[]): Promise<void> {
