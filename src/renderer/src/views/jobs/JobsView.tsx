@@ -4,7 +4,7 @@ import type { Job, PinInfo } from '../../../../shared/api'
 import { formatBytes, formatDuration, formatPercent } from '../../../../shared/format'
 import { Panel } from '../../components/Card'
 import { useCatalog } from '../../stores/catalog'
-import { isActive, useJobs } from '../../stores/jobs'
+import { isActive, kindNoun, useJobs } from '../../stores/jobs'
 import { useUi } from '../../stores/ui'
 import { kindVerb, pinModel, unlockModel } from './actions'
 import { JobBar } from './JobProgress'
@@ -27,7 +27,9 @@ function timeOf(ms: number | null): string {
 
 function JobLabel({ job }: { job: Job }) {
   const navigate = useUi((s) => s.navigate)
-  const text = `${kindVerb[job.kind]} ${job.label}`
+  // "Warming X" while it runs; "Warm of X" once it is over.
+  const noun = kindNoun[job.kind]
+  const text = isActive(job) ? `${kindVerb[job.kind]} ${job.label}` : `${noun[0].toUpperCase()}${noun.slice(1)} of ${job.label}`
   return job.modelId ? (
     <button type="button" onClick={() => navigate({ view: 'dashboard', modelId: job.modelId })} className="truncate text-left font-medium hover:underline" title={job.paths.join('\n')}>
       {text}
@@ -64,7 +66,9 @@ function RecentJob({ job }: { job: Job }) {
           {ms !== null && ` · ${formatDuration(ms)}`} · {timeOf(job.endedAtMs)}
         </span>
       </div>
-      {job.error ? (
+      {job.error && job.status === 'cancelled' ? (
+        <p className="mt-0.5 text-xs text-zinc-500" data-testid="job-note">{job.error.message}</p>
+      ) : job.error ? (
         <p className="mt-0.5 text-xs text-red-700 dark:text-red-300" data-testid="job-error">
           <span className="font-mono">{job.error.code}</span>: {job.error.message}
         </p>
@@ -83,7 +87,7 @@ function LocksAndPins() {
   const { locks, pins } = useJobs(useShallow((s) => ({ locks: s.locks, pins: s.pins })))
   return (
     <div className="grid gap-4 md:grid-cols-2">
-      <Panel title={`Locked in RAM (${locks.length})`} className="px-0! pb-1!">
+      <Panel title={<span className="pl-4">{`Locked in RAM (${locks.length})`}</span>} className="px-0! pb-1!">
         {locks.length === 0 ? (
           <Empty>Nothing is locked. Lock a model to keep memory pressure from evicting it.</Empty>
         ) : (
@@ -104,7 +108,7 @@ function LocksAndPins() {
           </ul>
         )}
       </Panel>
-      <Panel title={`Kept warm (${pins.length})`} className="px-0! pb-1!">
+      <Panel title={<span className="pl-4">{`Kept warm (${pins.length})`}</span>} className="px-0! pb-1!">
         {pins.length === 0 ? (
           <Empty>No model is pinned. A pinned model is re-read at low priority when its residency drops.</Empty>
         ) : (
@@ -156,7 +160,7 @@ export function JobsView() {
   }, [byId])
   return (
     <div className="space-y-4" data-testid="jobs-view">
-      <Panel title={`Running (${running.length})`} className="px-0! pb-1!">
+      <Panel title={<span className="pl-4">{`Running (${running.length})`}</span>} className="px-0! pb-1!">
         {running.length === 0 ? (
           <Empty>No job is running. Warm, evict or lock a model from its row.</Empty>
         ) : (
@@ -167,7 +171,7 @@ export function JobsView() {
           </ul>
         )}
       </Panel>
-      <Panel title={`Recent (${recent.length})`} className="px-0! pb-1!">
+      <Panel title={<span className="pl-4">{`Recent (${recent.length})`}</span>} className="px-0! pb-1!">
         {recent.length === 0 ? (
           <Empty>No job has finished yet.</Empty>
         ) : (

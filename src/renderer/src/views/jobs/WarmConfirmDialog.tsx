@@ -37,7 +37,8 @@ export function WarmConfirmDialog() {
         <p className="mt-2 text-sm text-zinc-600 dark:text-zinc-300">
           It must read <b data-testid="warm-confirm-read">{formatBytes(plan.toReadBytes)}</b> of {formatBytes(plan.bytes)}, but only{' '}
           <b data-testid="warm-confirm-available">{formatBytes(plan.memAvailableBytes)}</b> is available ({formatBytes(plan.memFreeBytes)} free of{' '}
-          {formatBytes(plan.memTotalBytes)}). About <b>{formatBytes(plan.evictBytes)}</b> would come out of these warm models:
+          {formatBytes(plan.memTotalBytes)}). Beyond free memory and other cache, the kernel would have to reclaim about{' '}
+          <b data-testid="warm-confirm-evict">{formatBytes(plan.evictBytes)}</b>, taking it from these warm models:
         </p>
         <ul className="mt-3 max-h-56 divide-y divide-zinc-100 overflow-y-auto rounded-md border border-zinc-200 text-sm dark:divide-zinc-800 dark:border-zinc-700" data-testid="warm-confirm-victims">
           {plan.wouldEvict.map((v) => (

@@ -79,7 +79,8 @@ export function ModelList() {
             <col className="w-24" />
             <col className="w-44" />
             <col className="w-80" />
-            <col className="w-px" />
+            {/* table-fixed gives a w-px column 1 px: room for the row actions (Warm Evict Lock Pin) */}
+            <col className="w-72" />
           </colgroup>
           <thead className="bg-zinc-50 text-xs tracking-wide text-zinc-500 uppercase dark:bg-zinc-800/60 dark:text-zinc-400">
             <tr>
