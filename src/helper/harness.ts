@@ -7,6 +7,8 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, mkdirSync, writeFileSync 
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { createInterface } from 'node:readline'
+import type { HearthError } from '../shared/api'
 import { HelperClient } from '../main/helper-client'
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
@@ -92,4 +94,50 @@ export async function openNamespace(): Promise<Namespace> {
 /** Mount lines of the helper's tmpfs (source "hearth") in a mountinfo text */
 export function hearthMounts(mountinfo: string): string[] {
   return mountinfo.split('\n').filter((l) => / - tmpfs hearth /.test(l))
+}
+
+/** Awaits a promise that must reject (the helper refusing), and returns its error. */
+export async function refusal(p: Promise<unknown>): Promise<HearthError> {
+  try {
+    await p
+  } catch (e) {
+    return e as HearthError
+  }
+  throw new Error('expected the helper to refuse')
+}
+
+/**
+ * For test children started as root: starts the test build of the helper acting for UID (what
+ * pkexec gives a desktop session) in a private mount namespace with scratch paths for all it
+ * could write, then drops this process to UID for good: an ordinary user with a root helper.
+ */
+export async function startHelperThenBecome(uid: number, scratch: string): Promise<HelperClient> {
+  for (const d of ['proc-sys', 'sysctl.d']) mkdirSync(join(scratch, d), { recursive: true })
+  const helper = new HelperClient({
+    launch: {
+      command: 'unshare',
+      args: ['-m', '--propagation', 'private', testHelper, '--test-base', join(scratch, 'base'), '--test-proc-sys', join(scratch, 'proc-sys'), '--test-sysctl-d', join(scratch, 'sysctl.d')],
+    },
+    uid,
+  })
+  await helper.start()
+  process.setgroups!([uid])
+  process.setgid!(uid)
+  process.setuid!(uid)
+  return helper
+}
+
+/** A child that answers one JSON line per command line; `ask` sends one and reads the reply. */
+export function jsonLineChild<Reply>(command: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }) {
+  const child = spawn(command, args, { cwd: opts.cwd, env: opts.env })
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]()
+  let stderr = ''
+  child.stderr!.on('data', (d) => (stderr += d))
+  const next = async (): Promise<Reply> => {
+    const r = await lines.next()
+    if (r.done) throw new Error(`the child exited: ${stderr}`)
+    return JSON.parse(r.value) as Reply
+  }
+  const ask = (cmd: string) => (child.stdin!.write(cmd + '\n'), next())
+  return { child, next, ask }
 }

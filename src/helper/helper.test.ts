@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileS
 import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { HearthError } from '../shared/api'
-import { buildHelper, hearthMounts, openNamespace, prodHelper, type Namespace } from './harness'
+import { buildHelper, hearthMounts, openNamespace, prodHelper, refusal, type Namespace } from './harness'
 
 const MiB = 1024 * 1024
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
@@ -15,15 +15,6 @@ function makeFile(dir: string, name: string, bytes: number): { path: string; has
   const data = randomBytes(bytes)
   writeFileSync(path, data, { mode: 0o644 })
   return { path, hash: sha(data) }
-}
-
-async function err(p: Promise<unknown>): Promise<HearthError> {
-  try {
-    await p
-  } catch (e) {
-    return e as HearthError
-  }
-  throw new Error('expected the helper to refuse')
 }
 
 let ns: Namespace | null = null
@@ -75,7 +66,7 @@ describe('stage and unstage', () => {
     await h.request('stage', { path: f.path })
     const mapper = ns.spawnInside('python3', ['-c', `import mmap,sys,time\nf=open(${JSON.stringify(f.path)},'rb')\nm=mmap.mmap(f.fileno(),0,prot=mmap.PROT_READ)\nf.close()\nprint('ready',flush=True)\ntime.sleep(60)`])
     await new Promise((ok) => mapper.stdout!.once('data', ok))
-    const e = await err(h.request('unstage', { path: f.path }))
+    const e = await refusal(h.request('unstage', { path: f.path }))
     expect(e.code).toBe('BUSY')
     expect(e.message).toContain(String(mapper.pid))
     expect(e.message).toContain('python3')
@@ -93,7 +84,7 @@ describe('capacity', () => {
   it('a reserve larger than free RAM is refused with numbers, before anything is made', async () => {
     ns = await openNamespace()
     const f = makeFile(ns.dir, 'big.gguf', MiB)
-    const e = await err(ns.helper().request('stage', { path: f.path, reserve: String(2 ** 49) }))
+    const e = await refusal(ns.helper().request('stage', { path: f.path, reserve: String(2 ** 49) }))
     expect(e.code).toBe('TOO_LARGE')
     expect(e.message).toMatch(/needs 0\.0 GiB, 0\.0 GiB available after the 524288\.0 GiB reserve/)
     expect(existsSync(ns.base)).toBe(false)
@@ -103,7 +94,7 @@ describe('capacity', () => {
     ns = await openNamespace()
     const f = makeFile(ns.dir, 'short.gguf', 40 * MiB)
     const h = ns.helper({ extraArgs: ['--test-tmpfs-short', String(12 * MiB)] })
-    const e = await err(h.request('stage', { path: f.path }))
+    const e = await refusal(h.request('stage', { path: f.path }))
     expect(e.code).toBe('TOO_LARGE')
     expect(e.message).toMatch(/filled up after/)
     expect(Number((e.detail as Record<string, string>)['done-bytes'])).toBeGreaterThan(0) // mid-copy, not before
@@ -182,12 +173,12 @@ describe('hostile input', () => {
     ]
     for (const [path, code, re] of cases) {
       for (const verb of ['stage', 'lock', 'residency']) {
-        const e = await err(h.request(verb, { path }))
+        const e = await refusal(h.request(verb, { path }))
         expect([path, verb, e.code]).toEqual([path, verb, code])
         expect(e.message).toMatch(re)
       }
     }
-    expect((await err(h.request('hello', { uid: '0' }))).code).toBe('PERMISSION')
+    expect((await refusal(h.request('hello', { uid: '0' }))).code).toBe('PERMISSION')
     expect(hearthMounts(ns.mountinfo())).toHaveLength(0)
     expect(existsSync(ns.base)).toBe(false)
     // The same uid may stage what it can read.

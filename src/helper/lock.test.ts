@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { HearthError } from '../shared/api'
 import type { HelperClient } from '../main/helper-client'
-import { buildHelper, openNamespace, type Namespace } from './harness'
+import { buildHelper, openNamespace, refusal, type Namespace } from './harness'
 
 const MiB = 1024 * 1024
 
@@ -27,15 +27,6 @@ async function vmLckBytes(h: HelperClient): Promise<number> {
   if (!h.helloFields.pid) await h.start()
   const status = readFileSync(`/proc/${h.helloFields.pid}/status`, 'utf8')
   return Number(/^VmLck:\s+(\d+) kB/m.exec(status)![1]) * 1024
-}
-
-async function refusal(p: Promise<unknown>): Promise<HearthError> {
-  try {
-    await p
-  } catch (e) {
-    return e as HearthError
-  }
-  throw new Error('expected the helper to refuse')
 }
 
 let ns: Namespace | null = null

@@ -7,30 +7,16 @@
 //   unstarted PATH residency service given a helper client that was never started
 //   burst PATH N   N questions in a row to the fresh service (the rate limit must hold them back)
 //   node --import tsx helper-probe-child.ts UID SCRATCH_DIR
-import { mkdirSync } from 'node:fs'
-import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import { HelperClient } from '../../helper-client'
+import { startHelperThenBecome } from '../../../helper/harness'
 import { createHub } from '../../hub'
 import type { ResidencyHelper } from './helper-residency'
 import { createResidencyService } from './index'
 
 const uid = Number(process.argv[2])
 const scratch = process.argv[3]
-const testHelper = join(dirname(fileURLToPath(import.meta.url)), '../../../../build/helper/hearth-helper-test')
-for (const d of ['proc-sys', 'sysctl.d']) mkdirSync(join(scratch, d), { recursive: true })
-const helper = new HelperClient({
-  launch: {
-    command: 'unshare',
-    args: ['-m', '--propagation', 'private', testHelper, '--test-base', join(scratch, 'base'), '--test-proc-sys', join(scratch, 'proc-sys'), '--test-sysctl-d', join(scratch, 'sysctl.d')],
-  },
-  uid,
-})
-await helper.start()
-process.setgroups!([uid])
-process.setgid!(uid)
-process.setuid!(uid)
+const helper = await startHelperThenBecome(uid, scratch)
 
 let asks = 0
 const counted: ResidencyHelper = {

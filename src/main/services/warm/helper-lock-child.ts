@@ -4,11 +4,9 @@
 // and a root helper beside it. Then it runs commands from stdin, one JSON line out per line in:
 //   lock PATH | unlock PATH | locks | off | exit
 //   node --import tsx helper-lock-child.ts UID SCRATCH_DIR
-import { mkdirSync, statSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { statSync } from 'node:fs'
 import { createInterface } from 'node:readline'
-import { HelperClient } from '../../helper-client'
+import { startHelperThenBecome } from '../../../helper/harness'
 import { createHub } from '../../hub'
 import { createJobRunner } from '../jobs'
 import { createWarmService } from '.'
@@ -16,20 +14,7 @@ import { memlockLimit } from './meminfo'
 
 const uid = Number(process.argv[2])
 const scratch = process.argv[3]
-const testHelper = join(dirname(fileURLToPath(import.meta.url)), '../../../../build/helper/hearth-helper-test')
-for (const d of ['proc-sys', 'sysctl.d']) mkdirSync(join(scratch, d), { recursive: true })
-// A private mount namespace, and scratch paths for everything the helper could write to.
-const helper = new HelperClient({
-  launch: {
-    command: 'unshare',
-    args: ['-m', '--propagation', 'private', testHelper, '--test-base', join(scratch, 'base'), '--test-proc-sys', join(scratch, 'proc-sys'), '--test-sysctl-d', join(scratch, 'sysctl.d')],
-  },
-  uid,
-})
-await helper.start()
-process.setgroups!([uid])
-process.setgid!(uid)
-process.setuid!(uid)
+const helper = await startHelperThenBecome(uid, scratch)
 
 const jobs = createJobRunner({ hub: createHub() })
 const settings = { get: () => ({ folders: [], pins: [], keepWarmThreshold: 0.95, lockMaxFraction: 0.5, stagingReserveBytes: 0 }), update: async () => settings.get(), file: '' }

@@ -2,11 +2,11 @@
 // user (uid 12345) with a 64 KiB memory-lock limit and a root helper acting for it (see
 // helper-lock-child.ts); the test, as root, reads both processes' VmLck from /proc, the kernel's
 // own count of what each has mlock'd.
-import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { chmodSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { buildHelper, jsonLineChild, repoRoot } from '../../../helper/harness'
 import type { LockInfo } from '../../../shared/api'
 import { makeDataFile, tempDir } from './test-env'
 
@@ -14,10 +14,9 @@ const KiB = 1024
 const MiB = 1 << 20
 const uid = 12345
 const tmp = tempDir('hearth-helper-lock-')
-const repoRoot = join(__dirname, '../../../..')
-let child: ChildProcessWithoutNullStreams | null = null
+let child: ChildProcess | null = null
 
-beforeAll(() => execFileSync('make', ['-s', '-C', join(repoRoot, 'src/helper')], { stdio: 'pipe' }))
+beforeAll(() => buildHelper())
 afterAll(() => {
   child?.kill('SIGKILL')
   tmp.cleanup()
@@ -38,19 +37,12 @@ it.skipIf(process.getuid?.() !== 0)('an ordinary user with a small RLIMIT_MEMLOC
   execFileSync('truncate', ['-s', String(Math.ceil(memTotalBytes * 0.6)), huge])
   for (const f of [small, big, huge]) chmodSync(f, 0o644)
 
-  child = spawn('prlimit', ['--memlock=65536:65536', process.execPath, '--import', 'tsx', join(__dirname, 'helper-lock-child.ts'), String(uid), join(tmp.dir, 'scratch')], {
+  const c = jsonLineChild<Reply>('prlimit', ['--memlock=65536:65536', process.execPath, '--import', 'tsx', join(__dirname, 'helper-lock-child.ts'), String(uid), join(tmp.dir, 'scratch')], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH, HOME: tmp.dir },
   })
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]()
-  let stderr = ''
-  child.stderr.on('data', (d) => (stderr += d))
-  const next = async (): Promise<Reply> => {
-    const r = await lines.next()
-    if (r.done) throw new Error(`the child exited: ${stderr}`)
-    return JSON.parse(r.value)
-  }
-  const ask = (cmd: string) => (child!.stdin.write(cmd + '\n'), next())
+  child = c.child
+  const { next, ask } = c
 
   const ready = await next()
   expect(ready).toMatchObject({ ready: true, uid, helperUid: uid, memlock: { limitBytes: 65536, viaCapability: false } })
@@ -91,7 +83,7 @@ it.skipIf(process.getuid?.() !== 0)('an ordinary user with a small RLIMIT_MEMLOC
   expect(off.locks!.map((l) => l.holder)).toEqual(['hearth'])
   expect(vmLckBytes(helperPid)).toBe(0)
 
-  child.stdin.write('exit\n')
+  child.stdin!.write('exit\n')
   await new Promise((ok) => child!.once('close', ok))
   child = null
 }, 60_000)
