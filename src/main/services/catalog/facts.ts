@@ -1,9 +1,8 @@
 // Header facts of model files, read with bounded reads only (never the weights), cached by
 // (path, size, mtime) so a rescan of an unchanged tree parses nothing again.
-import { open } from 'node:fs/promises'
 import type { GgufFacts, SafetensorsFacts } from '../../../shared/api'
 import { ggufFacts, readGgufHeader, type GgufHeader } from '../gguf/read-gguf'
-import { withoutCacheTrace } from '../pagecache/no-trace'
+import { readRangeUncached } from '../../sys/direct-read'
 
 /** [elements per block, bytes per block] per ggml type, to tell a truncated file from a whole one. */
 const ggmlBlock: Record<number, [number, number]> = {
@@ -64,17 +63,16 @@ const maxSafetensorsHeaderBytes = 100 * 1024 * 1024
 
 /** Dtype → parameter count, from the 8-byte-length JSON header of one safetensors file. */
 export async function parseSafetensors(path: string, bytes: number): Promise<Parsed<Record<string, number>>> {
-  let fh
   try {
-    fh = await open(path, 'r')
-    const lenBuf = Buffer.alloc(8)
-    const got = (await fh.read(lenBuf, 0, 8, 0)).bytesRead
+    // Uncached reads: scanning must not change the residency Hearth shows.
+    const first = await readRangeUncached(path, 0, 8)
+    const got = first.data.length
+    const lenBuf = Buffer.from(first.data)
     if (got < 8) return { ok: false, reason: `truncated safetensors: ${bytes} bytes is too short for a header` }
     const n = Number(lenBuf.readBigUInt64LE())
     if (n > maxSafetensorsHeaderBytes || n < 2) return { ok: false, reason: 'not a safetensors file (header length out of range)' }
     if (8 + n > bytes) return { ok: false, reason: `truncated safetensors: the header needs ${8 + n} bytes, the file has ${bytes}` }
-    const buf = Buffer.alloc(n)
-    await fh.read(buf, 0, n, 8)
+    const buf = Buffer.from((await readRangeUncached(path, 8, n)).data)
     const header = JSON.parse(buf.toString('utf8')) as Record<string, { dtype?: string; shape?: number[]; data_offsets?: number[] }>
     const byDtype: Record<string, number> = {}
     let end = 0
@@ -90,8 +88,6 @@ export async function parseSafetensors(path: string, bytes: number): Promise<Par
     if (e.code === 'ENOENT') return { ok: false, reason: 'vanished during the scan' }
     if (err instanceof SyntaxError) return { ok: false, reason: `not a safetensors file (header is not JSON: ${err.message})` }
     return { ok: false, reason: `unreadable safetensors header: ${e.code ?? e.message}` }
-  } finally {
-    await fh?.close().catch(() => undefined)
   }
 }
 
@@ -115,11 +111,11 @@ export class HeaderCache {
   parses = 0
 
   ggufOf(path: string, bytes: number, mtimeMs: number): Promise<Parsed<GgufFileFacts>> {
-    return this.memo(this.gguf, path, bytes, mtimeMs, () => withoutCacheTrace(path, () => parseGguf(path, bytes)))
+    return this.memo(this.gguf, path, bytes, mtimeMs, () => parseGguf(path, bytes))
   }
 
   safetensorsOf(path: string, bytes: number, mtimeMs: number): Promise<Parsed<Record<string, number>>> {
-    return this.memo(this.st, path, bytes, mtimeMs, () => withoutCacheTrace(path, () => parseSafetensors(path, bytes)))
+    return this.memo(this.st, path, bytes, mtimeMs, () => parseSafetensors(path, bytes))
   }
 
   /** Forget files not seen in the last scan so the cache does not grow without bound. */

@@ -1,6 +1,7 @@
 // Reads a GGUF file's header (metadata and tensor infos) without touching its weights.
 // @huggingface/gguf does the parsing with ranged reads of the local file.
 import type { GgufFacts } from '../../../shared/api'
+import { readRangeUncached } from '../../sys/direct-read'
 
 // Loaded on first parse: the library costs tens of milliseconds to import, which every CLI
 // command would pay even when it reads no header (`hearth status FILE`, `hearth warm FILE`).
@@ -36,10 +37,25 @@ function plain(v: unknown): GgufValue {
   return toNum(v) as GgufValue
 }
 
+/**
+ * The library reads ranges through `fetch` for http URLs; this answers those ranges from the
+ * local file with uncached reads, so parsing a header leaves the page cache as it was.
+ */
+function uncachedFetch(path: string): typeof fetch {
+  return (async (_url: unknown, init?: { headers?: Record<string, string> }) => {
+    const m = /bytes=(\d+)-(\d+)/.exec(init?.headers?.Range ?? '')
+    const start = m ? Number(m[1]) : 0
+    const endInclusive = m ? Number(m[2]) : 2 ** 21 - 1
+    const r = await readRangeUncached(path, start, endInclusive - start + 1)
+    const last = start + r.data.length - 1
+    return new Response(new Uint8Array(r.data).buffer, { status: 206, headers: { 'content-range': `bytes ${start}-${last}/${r.totalBytes}` } })
+  }) as typeof fetch
+}
+
 /** Throws an Error whose message says why the file is not a readable GGUF. */
 export async function readGgufHeader(path: string): Promise<GgufHeader> {
   const { gguf } = await ggufLib()
-  const out = await gguf(path, { allowLocalFile: true, computeParametersCount: true })
+  const out = await gguf('http://hearth.invalid/local-file', { fetch: uncachedFetch(path), computeParametersCount: true })
   const metadata: Record<string, GgufValue> = {}
   for (const [k, v] of Object.entries(out.metadata)) {
     // The token lists are large and nobody here needs their contents, only their length.

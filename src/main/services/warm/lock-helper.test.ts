@@ -2,7 +2,7 @@
 // user (uid 12345) with a 64 KiB memory-lock limit and a root helper acting for it (see
 // helper-lock-child.ts); the test, as root, reads both processes' VmLck from /proc, the kernel's
 // own count of what each has mlock'd.
-import type { ChildProcess } from 'node:child_process'
+import { execFileSync, type ChildProcess } from 'node:child_process'
 import { chmodSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
