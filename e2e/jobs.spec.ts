@@ -147,12 +147,12 @@ test('warm: the row shows a progress bar with rate and ETA, then the model is 10
   console.log(`warm-in-progress.png taken after the row showed: ${shownText}`)
 
   await expect(bar, 'the row bar goes when the job ends').toHaveCount(0, { timeout: 30_000 })
-  // Every byte read; the residency bar then shows all of it, less what the catalog's header scan
-  // may drop again: a rescan (woken by the read's atime change) that overlaps a read drops the
-  // chunks of its 64 MiB header window it found cold (pagecache/no-trace.ts) — seen here 2–28 MiB
-  // short in 4 of 7 runs, and once after a plain `cat` from outside. Reported; not this UI's to fix.
-  const headerWindowBytes = 64 * 1024 ** 2
-  await expect.poll(() => shownResidentBytes(page, bigName), { message: 'residency reaches 100%' }).toBeGreaterThanOrEqual(bigBytes - headerWindowBytes)
+  // Every byte is read (the job's note below says so). The bar then shows nearly all of it: on
+  // these VMs the kernel itself drops a few MiB of a file moments after it was read, with no
+  // memory pressure and no Hearth involved (seen after a plain `cat`: 4 MiB of 1 GiB within 3 s;
+  // up to 28 MiB here). Header scans read uncached, so Hearth takes nothing away.
+  const kernelSlackBytes = 32 * 1024 ** 2
+  await expect.poll(() => shownResidentBytes(page, bigName), { message: 'residency reaches ~100%' }).toBeGreaterThanOrEqual(bigBytes - kernelSlackBytes)
   const shown = (await shownResidentBytes(page, bigName)) ?? 0
   console.log(`after the warm the bar shows ${shown} of ${bigBytes} bytes resident (${((shown / bigBytes) * 100).toFixed(2)}%)`)
 
