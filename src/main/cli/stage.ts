@@ -12,10 +12,6 @@ async function followOne(backend: Backend, job: Job, io: CliIo, json: boolean): 
   return report(await follow(backend, [job], io, json), io, json)
 }
 
-async function withCatalogIfNamed(backend: Backend, targets: string[]): Promise<void> {
-  if (targets.some((t) => !t.includes('/'))) await backend.rescan()
-}
-
 export const stageCommand: CliCommand = {
   name: 'stage',
   summary: 'copy models into a RAM disk, mounted over the originals (for direct-I/O loaders)',
@@ -24,7 +20,6 @@ export const stageCommand: CliCommand = {
     const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' } } })
     if (positionals.length === 0) throw new UsageError('name at least one model or file')
     const backend = await io.backend()
-    await withCatalogIfNamed(backend, positionals)
     return followOne(backend, await backend.stage({ targets: positionals }), io, Boolean(values.json))
   },
 }
@@ -41,7 +36,6 @@ export const unstageCommand: CliCommand = {
     })
     if (positionals.length === 0) throw new UsageError('name at least one model or file')
     const backend = await io.backend()
-    await withCatalogIfNamed(backend, positionals)
     return followOne(backend, await backend.unstage({ targets: positionals, lazy: values.lazy }), io, Boolean(values.json))
   },
 }

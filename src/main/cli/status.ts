@@ -22,9 +22,8 @@ export const statusCommand: CliCommand = {
   async run(argv, io) {
     const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true })
     const backend = await io.backend()
-    // Names need the catalog; plain file paths do not, and scanning every root would dominate.
-    const needsCatalog = positionals.length === 0 || positionals.some((t) => !t.includes('/'))
-    if (needsCatalog) await backend.rescan()
+    // With no targets: every catalog model (resolving targets scans on its own when needed).
+    if (positionals.length === 0) await backend.rescan()
     const files = await backend.residency({ targets: positionals })
     if (values.json) {
       io.out(JSON.stringify(files.map(statusJson), null, 2))
