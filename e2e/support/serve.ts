@@ -19,8 +19,11 @@ export function isolatedEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, ...extra }
 }
 
-export async function startServe(env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<Served> {
-  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'hearth.js'), 'serve', '--port', '0'], {
+/** `wrap` runs the server under another command, e.g. `unshare -m` for a private mount namespace. */
+export async function startServe(env: NodeJS.ProcessEnv, timeoutMs = 30_000, wrap: string[] = []): Promise<Served> {
+  const argv = [process.execPath, join(repoRoot, 'bin', 'hearth.js'), 'serve', '--port', '0']
+  const [cmd, ...args] = [...wrap, ...argv]
+  const child = spawn(cmd, args, {
     cwd: repoRoot,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -6,6 +6,7 @@ import { MemoryCards } from './MemoryCards'
 import { MemoryChart } from './MemoryChart'
 import { RatesPanel } from './RatesPanel'
 import { StagingPanel } from '../staging/StagingPanel'
+import { useStaging } from '../staging/store'
 
 function Models() {
   const catalog = useCatalog((s) => s.catalog)
@@ -22,6 +23,8 @@ function Models() {
 }
 
 export function Dashboard() {
+  // While anything sits in the RAM disk, its panel (usage, undo) comes before the list.
+  const anyStaged = useStaging((x) => (x.state?.staged.length ?? 0) > 0)
   return (
     <div className="space-y-4" data-testid="dashboard">
       <MemoryCards />
@@ -29,8 +32,9 @@ export function Dashboard() {
         <MemoryChart />
         <RatesPanel />
       </div>
+      {anyStaged && <StagingPanel />}
       <Models />
-      <StagingPanel />
+      {!anyStaged && <StagingPanel />}
     </div>
   )
 }

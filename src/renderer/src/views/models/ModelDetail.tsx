@@ -1,4 +1,5 @@
 import type { FileResidency, GgufFacts } from '../../../../shared/api'
+import { RamDiskBadge } from '../staging/RamDiskBadge'
 import { formatBytes, formatCount, formatPercent } from '../../../../shared/format'
 import { Panel } from '../../components/Card'
 import { HeatStrip } from '../../components/HeatStrip'
@@ -66,7 +67,10 @@ export function ModelDetail({ id }: { id: string }) {
       <Panel>
         <div className="flex flex-wrap items-start justify-between gap-4">
           <div className="min-w-0">
-            <h1 className="truncate text-xl font-semibold" title={model.name}>{model.name}</h1>
+            <div className="flex items-center gap-2">
+              <h1 className="truncate text-xl font-semibold" title={model.name}>{model.name}</h1>
+              <RamDiskBadge modelId={model.id} />
+            </div>
             <p className="mt-0.5 text-sm text-zinc-500">
               {sourceLabel[model.source]} · {formatLabel(model)} · {formatBytes(model.bytes)} in {model.files.length} file{model.files.length === 1 ? '' : 's'}
             </p>
