@@ -1,8 +1,10 @@
 import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { HearthError, type HearthApi } from '../../shared/api'
-import { gpuPresets, modelShapeFrom, planModels, type ModelShape, type PlanModelInput } from '../../shared/planner'
+import { gpuPresets, modelShapeFrom, planOnGpus, type ModelShape, type PlanGpu, type PlanModelInput } from '../../shared/planner'
 import { defaultMarginMiB } from '../../shared/planner/solve'
+import type { z } from 'zod'
+import type { planGpuInput } from '../../shared/contract/planner'
 import type { Context } from '../context'
 import { readGgufHeader } from '../services/gguf/read-gguf'
 
@@ -32,37 +34,48 @@ export async function shapeOf(ctx: Pick<Context, 'catalog'> | null, target: stri
   }
 }
 
+type PlanRequest = Parameters<HearthApi['plan']>[0]
+
+/** A detected GPU id or a preset name → the card to plan against (free now for a detected one). */
+async function cardOf(ctx: Context, spec: z.infer<typeof planGpuInput>): Promise<PlanGpu> {
+  if (typeof spec !== 'string') return { name: spec.name, vramMiB: spec.freeMiB ?? spec.totalMiB }
+  const preset = gpuPresets.find((p) => p.name === spec)
+  if (preset) return { name: preset.name, vramMiB: preset.vramMiB }
+  const g = (await ctx.gpu.now()).gpus.find((d) => d.id === spec)
+  if (!g) throw new HearthError('NOT_FOUND', `gpu ${spec}: not a detected GPU id nor a preset; see gpuPresets or pass vramMiB`)
+  const bytes = g.freeBytes ?? g.totalBytes
+  if (!bytes) throw new HearthError('UNAVAILABLE', `${g.name} does not report its memory; pass vramMiB`)
+  return { name: `${g.name} (free now)`, vramMiB: Math.floor(bytes / 2 ** 20) }
+}
+
+/** The cards of a request: the list, else one card from vramMiB / gpu / the detected GPU. */
+async function gpusOf(ctx: Context, input: PlanRequest): Promise<PlanGpu[]> {
+  if (input.gpus) return Promise.all(input.gpus.map((g) => cardOf(ctx, g)))
+  if (input.vramMiB) return [{ name: `${input.vramMiB} MiB card`, vramMiB: input.vramMiB }]
+  if (input.gpu) return [await cardOf(ctx, input.gpu)]
+  const s = await ctx.gpu.now()
+  const g = s.gpus.find((d) => d.freeBytes ?? d.totalBytes)
+  if (!g) throw new HearthError('UNAVAILABLE', `${s.noGpuReason ?? 'No GPU found.'} Give the card's VRAM (vramMiB / --vram-mib) or pick a preset.`)
+  return [{ name: `${g.name} (free now)`, vramMiB: Math.floor((g.freeBytes ?? g.totalBytes ?? 0) / 2 ** 20) }]
+}
+
 export function plannerApi(ctx: Context): PlannerApi {
   return {
     gpus: () => ctx.gpu.now(),
     gpuHistory: async (input) => ctx.gpu.history(input?.sinceMs),
     gpuPresets: async () => gpuPresets,
     async plan(input) {
+      const gpus = await gpusOf(ctx, input)
       const inputs: PlanModelInput[] = []
       for (const m of input.models) {
-        const { target, ngl, ...options } = m
-        inputs.push({ shape: await shapeOf(ctx, target), ngl: ngl ?? 'max', options })
+        const { target, ngl, device, tensorSplit, ...options } = m
+        const shape = await shapeOf(ctx, target)
+        if (device !== undefined && device >= gpus.length)
+          throw new HearthError('BAD_INPUT', `${shape.name}: device ${device} (--device) is out of range: the plan has ${gpus.length} GPU${gpus.length > 1 ? 's' : ''} (0–${gpus.length - 1}); pick one of those or list more cards (--vram-mib A,B)`)
+        const split = device !== undefined ? gpus.map((_, i) => (i === device ? 1 : 0)) : tensorSplit
+        inputs.push({ shape, ngl: ngl ?? 'max', options: split ? { ...options, split } : options })
       }
-      let vramMiB = input.vramMiB
-      let gpuName = vramMiB ? `${vramMiB} MiB card` : ''
-      if (!vramMiB && input.gpu) {
-        const preset = gpuPresets.find((p) => p.name === input.gpu)
-        if (preset) [vramMiB, gpuName] = [preset.vramMiB, preset.name]
-        else {
-          const g = (await ctx.gpu.now()).gpus.find((d) => d.id === input.gpu)
-          if (!g) throw new HearthError('NOT_FOUND', `gpu ${input.gpu}: not a detected GPU id nor a preset; see gpuPresets or pass vramMiB`)
-          const bytes = g.freeBytes ?? g.totalBytes
-          if (!bytes) throw new HearthError('UNAVAILABLE', `${g.name} does not report its memory; pass vramMiB`)
-          ;[vramMiB, gpuName] = [Math.floor(bytes / 2 ** 20), `${g.name} (free now)`]
-        }
-      }
-      if (!vramMiB) {
-        const s = await ctx.gpu.now()
-        const g = s.gpus.find((d) => d.freeBytes ?? d.totalBytes)
-        if (!g) throw new HearthError('UNAVAILABLE', `${s.noGpuReason ?? 'No GPU found.'} Give the card's VRAM (vramMiB / --vram-mib) or pick a preset.`)
-        ;[vramMiB, gpuName] = [Math.floor((g.freeBytes ?? g.totalBytes ?? 0) / 2 ** 20), `${g.name} (free now)`]
-      }
-      return planModels(inputs, vramMiB, gpuName, input.marginMiB ?? defaultMarginMiB)
+      return planOnGpus(inputs, gpus, input.marginMiB ?? defaultMarginMiB)
     },
   }
 }

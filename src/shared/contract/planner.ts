@@ -58,8 +58,26 @@ export const planModelInput = z
     noMmap: z.boolean().optional(),
     noKvOffload: z.boolean().optional(),
     cacheRamMiB: z.number().int().min(0).max(1 << 24).optional(),
+    /** The whole GPU share on this card (index into `gpus`): CUDA_VISIBLE_DEVICES=N / --device CUDAN */
+    device: z.number().int().min(0).max(63).optional(),
+    /** -ts ratios, one per card of `gpus` (split mode layer); missing trailing ones are 0 */
+    tensorSplit: z.array(z.number().finite().min(0)).min(1).max(64).optional(),
   })
   .strict()
+  .refine((m) => m.device === undefined || m.tensorSplit === undefined, { message: 'give a model either device or tensorSplit, not both' })
+
+/** A detected GPU id ("nvidia:0"), a preset card name, or a card of your own. */
+export const planGpuInput = z.union([
+  z.string().min(1).max(200),
+  z
+    .object({
+      name: z.string().min(1).max(200),
+      totalMiB: z.number().int().min(1).max(16 * 1024 * 1024),
+      /** When given, the plan fills this rather than the total */
+      freeMiB: z.number().int().min(0).max(16 * 1024 * 1024).optional(),
+    })
+    .strict(),
+])
 
 export const planInput = z
   .object({
@@ -68,6 +86,8 @@ export const planInput = z
     vramMiB: z.number().int().min(1).max(16 * 1024 * 1024).optional(),
     /** A detected GPU id ("nvidia:0") or a preset card name */
     gpu: z.string().max(200).optional(),
+    /** Several cards (or one); overrides vramMiB and gpu. Multi-GPU figures are modelled, not measured. */
+    gpus: z.array(planGpuInput).min(1, 'list at least one GPU').max(16, 'at most 16 GPUs').optional(),
     marginMiB: z.number().int().min(0).max(1 << 20).optional(),
   })
   .strict()
@@ -77,7 +97,7 @@ export const plannerMethods = {
   /** One hour at 1 Hz while anyone listened to 'gpu' */
   gpuHistory: query<GpuSample[]>()(z.object({ sinceMs: z.number().nonnegative().optional() }).strict().optional()),
   gpuPresets: query<GpuPreset[]>()(noInput),
-  /** Plans the models together on one card; `ngl: 'max'` solves for the largest that fits. */
+  /** Plans the models together on one card or several; `ngl: 'max'` solves for the largest that fits. */
   plan: query<PlanResult>()(planInput),
 }
 

@@ -49,10 +49,34 @@ function placeOf(name: string): Place {
 const isExpert = (name: string) => /_exps\./.test(name)
 const isMatrix = (shape: number[]) => shape.filter((d) => d > 1).length >= 2
 
-/** Where each tensor lives for a given -ngl: the last ngl-1 blocks and the output layer on the GPU. */
-export function layerOnGpu(shape: ModelShape, ngl: number): (il: number) => boolean {
-  const iGpuStart = Math.max(shape.nLayer + 1 - ngl, 0)
-  return (il) => il >= iGpuStart
+/**
+ * Where each tensor lives for a given -ngl: the last ngl-1 blocks and the output layer on the GPU
+ * (the output layer goes first). The GPU of each slot (0..nLayer-1 the repeating layers, nLayer the output layer) for -ngl and
+ * -ts ratios, -1 = host. As llama.cpp's load_tensors (split mode layer) does it: the ratios become
+ * cumulative split points in float32, and the k-th offloaded slot goes to the first device whose
+ * point lies above k / (slots offloaded). So the output layer lands on the last card with a share,
+ * and a card with ratio 0 gets nothing.
+ */
+export function slotDevices(nLayer: number, ngl: number, split: number[] = [1]): number[] {
+  const f = Math.fround
+  const points: number[] = []
+  let sum = 0
+  for (const x of split) points.push((sum = f(sum + f(x))))
+  for (let i = 0; i < points.length; i++) points[i] = f(points[i] / sum)
+  const iGpuStart = Math.max(nLayer + 1 - ngl, 0)
+  const act = Math.min(ngl, nLayer + 1)
+  const out: number[] = []
+  for (let il = 0; il <= nLayer; il++) {
+    if (il < iGpuStart || il - iGpuStart >= act) {
+      out.push(-1)
+      continue
+    }
+    const x = f((il - iGpuStart) / act)
+    let d = points.findIndex((p) => p > x) // upper_bound
+    if (d < 0) d = points.length - 1
+    out.push(d)
+  }
+  return out
 }
 
 export type CudaProcessCosts = typeof cudaProcess
@@ -62,23 +86,42 @@ export function estimateModel(shape: ModelShape, opts: PlanOptions, proc: CudaPr
   const terms: PlanTerm[] = []
   const nglAll = shape.nLayer + 1
   const ngl = Math.max(0, Math.min(opts.ngl, nglAll))
-  const onGpu = layerOnGpu(shape, ngl)
+  // Several GPUs are modelled from the single-GPU measurements (no multi-GPU machine was at hand):
+  // each card gets the weights and KV of its own layers, a compute buffer of the same size, and its
+  // own CUDA context, cuBLAS handle, kernels and pool. Not measured, so less certain.
+  const split = opts.split ?? [1]
+  const nDev = split.length
+  const used = split.map((x) => x > 0)
+  const firstUsed = Math.max(used.indexOf(true), 0)
+  const nUsed = Math.max(used.filter(Boolean).length, 1)
+  const devOf = slotDevices(shape.nLayer, ngl, split)
+  const onGpu = (il: number) => devOf[il] >= 0
+  const zeros = () => Array.from({ length: nDev }, () => 0)
   const ub = opts.ubatch
   const np = opts.parallel
   const fa = opts.flashAttn
 
   // ---- weights
   let gpuWeights = 0
+  const weightsBy = zeros()
   let hostWeights = 0
   let largestHostMatrix = 0
   for (const t of shape.tensors) {
     const p = placeOf(t.name)
     let gpu: boolean
+    let dev = -1
     if (p === 'input') gpu = false
-    else if (p === 'output') gpu = ngl >= 1
-    else gpu = onGpu(p.layer) && !(isExpert(t.name) && (opts.cpuMoe || p.layer < opts.nCpuMoe))
-    if (gpu) gpuWeights += cudaTensorBytes(t.shape, t.type)
-    else {
+    else if (p === 'output') {
+      gpu = ngl >= 1
+      dev = devOf[shape.nLayer]
+    } else {
+      gpu = onGpu(p.layer) && !(isExpert(t.name) && (opts.cpuMoe || p.layer < opts.nCpuMoe))
+      dev = devOf[p.layer]
+    }
+    if (gpu) {
+      gpuWeights += cudaTensorBytes(t.shape, t.type)
+      weightsBy[dev] += cudaTensorBytes(t.shape, t.type)
+    } else {
       hostWeights += tensorBytes(t.shape, t.type)
       if (typeof p === 'object' && isMatrix(t.shape)) largestHostMatrix = Math.max(largestHostMatrix, tensorBytes(t.shape, t.type))
     }
@@ -86,6 +129,7 @@ export function estimateModel(shape: ModelShape, opts: PlanOptions, proc: CudaPr
   const embd = shape.tensors.find((t) => t.name === 'token_embd.weight')
   if (shape.tied && ngl >= 1 && embd) {
     gpuWeights += cudaTensorBytes(embd.shape, embd.type)
+    weightsBy[devOf[shape.nLayer]] += cudaTensorBytes(embd.shape, embd.type)
     terms.push({ where: 'gpu', what: 'tied output copy', mib: cudaTensorBytes(embd.shape, embd.type) / MiB, why: 'no output.weight: the token embedding is copied to the GPU as the output layer, and stays on the host for the input' })
   }
 
@@ -99,6 +143,7 @@ export function estimateModel(shape: ModelShape, opts: PlanOptions, proc: CudaPr
   const tv = kvTypeNumber[opts.cacheTypeV]
   if (!fa && tv !== 1 && tv !== 0 && tv !== 30) warnings.push(`a quantised V cache (${opts.cacheTypeV}) needs flash attention: llama.cpp refuses -ctv ${opts.cacheTypeV} with -fa off`)
   let gpuKv = 0
+  const kvBy = zeros()
   let hostKv = 0
   let fullCells = 0
   for (let il = 0; il < shape.nLayer; il++) {
@@ -116,8 +161,10 @@ export function estimateModel(shape: ModelShape, opts: PlanOptions, proc: CudaPr
         : rowBytes(tk, hkv * shape.headDimK) + rowBytes(tv, hkv * shape.headDimV)
       bytes = cells * streams * perCell
     }
-    if (onGpu(il) && !opts.noKvOffload) gpuKv += bytes
-    else hostKv += bytes
+    if (onGpu(il) && !opts.noKvOffload) {
+      gpuKv += bytes
+      kvBy[devOf[il]] += bytes
+    } else hostKv += bytes
   }
   if (!fullCells) fullCells = shape.nSwa ? swaCells : ctxPerSlot
 
@@ -142,18 +189,25 @@ export function estimateModel(shape: ModelShape, opts: PlanOptions, proc: CudaPr
   // largest one sits in the compute buffer.
   const staging = ub >= 32 ? largestHostMatrix : 0
   if (staging) terms.push({ where: 'gpu', what: 'staging of host weights', mib: staging / MiB, why: 'ggml-sched copies CPU-resident weights to the GPU for batched matrix products; the largest copy lives in the compute buffer' })
-  compute += staging
+  // Every card in the split reserves its own graph buffer (each runs whole layers of the same
+  // ubatch); the op-offload copies of host weights go to the first card.
+  const computeBy = split.map((_, d) => (used[d] || (nDev === 1) ? compute : 0) + (d === firstUsed ? staging : 0))
+  compute = compute * nUsed + staging
 
   // ---- per-process CUDA overhead
   const nKvRequest = pad(Math.min(opts.promptTokens ?? ctxPerSlot, ctxPerSlot), 256)
   const mmqInput = moe ? shape.nExpertUsed * shape.nEmbd : Math.max(shape.nFf, shape.nEmbd, qDim)
   const pool = (ub * mmqInput * 36) / 32 + (fa ? 0 : nKvRequest * shape.nHead * ub)
   const kernels = proc.firstRequestKernelsMiB * MiB + Math.max(moe ? proc.moeKernelsMiB : 0, fa ? 0 : proc.gemmKernelsMiB) * MiB
-  const overhead = (proc.contextMiB + proc.cublasHandleMiB) * MiB + kernels + pool
+  const overheadPerGpu = (proc.contextMiB + proc.cublasHandleMiB) * MiB + kernels + pool
+  // One context, cuBLAS handle, module set and pool per card the process touches.
+  const overhead = overheadPerGpu * nUsed
+  const overheadBy = split.map((_, d) => (used[d] || nDev === 1 ? overheadPerGpu : 0))
   terms.push(
-    { where: 'gpu', what: 'CUDA context + cuBLAS', mib: proc.contextMiB + proc.cublasHandleMiB, why: 'paid once per server process: two servers pay it twice' },
-    { where: 'gpu', what: 'kernels and memory pool', mib: (kernels + pool) / MiB, why: 'modules loaded by the first request; the pool holds quantised activations (and the f16 attention matrix without flash attention)' },
+    { where: 'gpu', what: 'CUDA context + cuBLAS', mib: (proc.contextMiB + proc.cublasHandleMiB) * nUsed, why: nUsed > 1 ? `paid once per GPU the server touches (${nUsed} here) and once per server process` : 'paid once per server process: two servers pay it twice' },
+    { where: 'gpu', what: 'kernels and memory pool', mib: ((kernels + pool) * nUsed) / MiB, why: 'modules loaded by the first request; the pool holds quantised activations (and the f16 attention matrix without flash attention)' },
   )
+  if (nUsed > 1) warnings.push(`split over ${nUsed} GPUs: modelled from single-GPU measurements (no multi-GPU machine was at hand to measure), so less certain; keep a larger margin`)
 
   // ---- host
   const hostOutput = shape.nVocab * np * 4
@@ -172,11 +226,18 @@ export function estimateModel(shape: ModelShape, opts: PlanOptions, proc: CudaPr
     overheadMiB: r(overhead),
     totalMiB: r(gpuWeights + gpuKv + compute + overhead),
   }
+  const vramByGpu: VramTerms[] = split.map((_, d) => ({
+    weightsMiB: r(weightsBy[d]),
+    kvMiB: r(kvBy[d]),
+    computeMiB: r(computeBy[d]),
+    overheadMiB: r(overheadBy[d]),
+    totalMiB: r(weightsBy[d] + kvBy[d] + computeBy[d] + overheadBy[d]),
+  }))
   const host: HostTerms = {
     weightsMiB: r(hostWeights),
     kvMiB: r(hostKv),
     otherMiB: r(hostOther),
     totalMiB: r(hostWeights + hostKv + hostOther),
   }
-  return { path: shape.path, name: shape.name, ngl, nglAll, ctx, ctxPerSlot, options: { ...opts, ngl }, vram, host, terms, warnings }
+  return { path: shape.path, name: shape.name, ngl, nglAll, ctx, ctxPerSlot, options: { ...opts, ngl }, vram, vramByGpu, host, terms, warnings }
 }

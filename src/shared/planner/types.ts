@@ -72,6 +72,12 @@ export interface PlanOptions {
    * attention grows with it. Default: the whole context of a slot (the worst case).
    */
   promptTokens?: number
+  /**
+   * Where the GPU share goes, one ratio per GPU of the plan (llama.cpp's -ts, split mode layer).
+   * One non-zero entry = the whole share on that card (CUDA_VISIBLE_DEVICES / --device).
+   * Absent = the plan's only GPU.
+   */
+  split?: number[]
 }
 
 export interface VramTerms {
@@ -109,7 +115,10 @@ export interface ModelPlan {
   ctx: number
   ctxPerSlot: number
   options: PlanOptions
+  /** Sum over every GPU */
   vram: VramTerms
+  /** One entry per GPU of the plan (zeros on cards this model does not touch) */
+  vramByGpu: VramTerms[]
   host: HostTerms
   terms: PlanTerm[]
   warnings: string[]
@@ -118,6 +127,23 @@ export interface ModelPlan {
 export interface GpuPreset {
   name: string
   vramMiB: number
+}
+
+/** A card to plan against: what the planner may fill (free now for a detected GPU, else total). */
+export interface PlanGpu {
+  name: string
+  vramMiB: number
+}
+
+/** One card's outcome: every model's share on it against its capacity. */
+export interface GpuPlan {
+  index: number
+  name: string
+  vramTotalMiB: number
+  usedMiB: number
+  /** vramTotalMiB − usedMiB (negative when it does not fit) */
+  marginMiB: number
+  fits: boolean
 }
 
 export interface PlanSuggestion {
@@ -141,16 +167,24 @@ export interface PlanExports {
 
 export interface PlanResult {
   models: ModelPlan[]
-  /** VRAM of the card planned against */
+  /** VRAM of the card planned against (several cards: their sum) */
   vramTotalMiB: number
   /** Sum of every model's VRAM */
   vramUsedMiB: number
-  /** vramTotalMiB − vramUsedMiB (negative when it does not fit) */
+  /** One card: vramTotalMiB − vramUsedMiB (negative when it does not fit); several: the smallest card's margin */
   marginMiB: number
-  /** Headroom asked for: a plan fits when marginMiB ≥ requiredMarginMiB */
+  /** Headroom asked for on every card: a plan fits when each card's margin ≥ requiredMarginMiB */
   requiredMarginMiB: number
+  /** Every card fits */
   fits: boolean
   gpuName: string
+  /** Per card, in the order given */
+  gpus: GpuPlan[]
+  /**
+   * Set when the plan spans several cards: those figures are modelled from single-GPU
+   * measurements (no multi-GPU machine was at hand to measure), so they carry more uncertainty.
+   */
+  multiGpuNote?: string
   /** Host RAM the plan needs (page cache for mmap'd weights included) */
   hostTotalMiB: number
   suggestions: PlanSuggestion[]
