@@ -33,6 +33,19 @@ describe('hearth plan arguments', () => {
     expect(() => parsePlanArgs(['a.gguf', '--gpu', 'x'])).toThrow(/unknown flag --gpu/)
     expect(() => parsePlanArgs(['--json'])).toThrow(/at least one GGUF/)
   })
+  it('takes several cards, a device or a tensor split per model, and names the bad one', () => {
+    const a = parsePlanArgs(['a.gguf', '--device', '1', 'b.gguf', '-ts', '3,1', 'c.gguf', '--device=CUDA0', '--vram-mib', '24576, 12288'])
+    expect(a.gpusMiB).toEqual([24576, 12288])
+    expect(a.vramMiB).toBeUndefined()
+    expect(a.models).toEqual([{ target: 'a.gguf', device: 1 }, { target: 'b.gguf', tensorSplit: [3, 1] }, { target: 'c.gguf', device: 0 }])
+    expect(() => parsePlanArgs(['a.gguf', '--tensor-split', '1,x'])).toThrow(/--tensor-split takes ratios ≥ 0.*"1,x".*--tensor-split 1,1/)
+    expect(() => parsePlanArgs(['a.gguf', '--tensor-split', '0,0'])).toThrow(/--tensor-split takes ratios.*at least one above 0/)
+    expect(() => parsePlanArgs(['a.gguf', '--device', 'gpu1'])).toThrow(/--device takes a card index.*"gpu1"/)
+    expect(() => parsePlanArgs(['a.gguf', '--device', '2', '--vram-mib', '8192,8192'])).toThrow(/--device 2 is out of range: --vram-mib lists 2 cards \(0–1\)/)
+    expect(() => parsePlanArgs(['a.gguf', '-ts', '1,1,1', '--vram-mib', '8192,8192'])).toThrow(/--tensor-split 1,1,1 has 3 ratios for 2 cards/)
+    expect(() => parsePlanArgs(['a.gguf', '--device', '1', '-ts', '1,1'])).toThrow(/--device or --tensor-split, not both/)
+    expect(() => parsePlanArgs(['a.gguf', '--vram-mib', '8192,lots'])).toThrow(/--vram-mib needs a whole number.*"lots"/)
+  })
 })
 
 describe('hearth plan on written GGUFs', () => {
@@ -55,5 +68,30 @@ describe('hearth plan on written GGUFs', () => {
     // Without --vram-mib on a machine with no GPU: a plain answer naming the fix.
     await expect(api.plan({ models: [{ target: chat }] })).rejects.toThrow(/No GPU found.*--vram-mib/)
     expect(planJson(await api.plan({ models: [{ target: chat, ngl: 999 }], vramMiB: 1000 })).fits).toBe(false)
+    // A device beyond the cards planned: the API names the flag and the fix too.
+    await expect(api.plan({ models: [{ target: chat, device: 1 }], vramMiB: 6144 })).rejects.toThrow(/device 1 \(--device\) is out of range: the plan has 1 GPU \(0–0\)/)
+  })
+
+  it('adds gpus and vramByGpu to --json for several cards, and says the figures are modelled', async () => {
+    const ctx = { gpu: { now: async () => ({ atMs: 0, source: 'none', gpus: [] }) } } as unknown as Context
+    const out: string[] = []
+    const io = { out: (t: string) => out.push(t), backend: async () => plannerApi(ctx) } as unknown as CliIo
+    const rc = await planCommand.run([chat, '--device', '0', code, '--tensor-split', '1,1', '--ngl', 'max', '--vram-mib', '6144,6144', '--json'], io)
+    const j = JSON.parse(out[0])
+    expect(rc).toBe(0)
+    expect(Object.keys(j)).toEqual(['models', 'vramTotalMiB', 'fits', 'marginMiB', 'gpus', 'note'])
+    expect(Object.keys(j.models[0])).toEqual(['path', 'ngl', 'vram', 'host', 'vramByGpu'])
+    expect(j.gpus.map((g: { index: number; name: string }) => [g.index, g.name])).toEqual([[0, 'GPU 0 (6144 MiB)'], [1, 'GPU 1 (6144 MiB)']])
+    expect(Object.keys(j.gpus[0])).toEqual(['index', 'name', 'vramTotalMiB', 'usedMiB', 'marginMiB', 'fits'])
+    expect(j.vramTotalMiB).toBe(12288)
+    expect(j.models[0].vramByGpu[1].totalMiB).toBe(0)
+    expect(j.models[1].vramByGpu[0].weightsMiB).toBeGreaterThan(0)
+    expect(j.models[1].vramByGpu[1].weightsMiB).toBeGreaterThan(0)
+    expect(j.gpus[0].usedMiB).toBeCloseTo(j.models[0].vramByGpu[0].totalMiB + j.models[1].vramByGpu[0].totalMiB, 1)
+    expect(j.note).toMatch(/no multi-GPU machine was available to measure/)
+    await planCommand.run([chat, '--device', '1', '--vram-mib', '6144,6144'], io)
+    expect(out[1]).toMatch(/GPU 1 FITS/)
+    expect(out[1]).toMatch(/note: Multi-GPU figures are modelled/)
+    expect(out[1]).toContain('CUDA_VISIBLE_DEVICES=1 llama-server')
   })
 })
