@@ -52,7 +52,10 @@ describe('layer split across cards (-ts, split mode layer)', () => {
     const [g0, g1] = two.vramByGpu
     let w0 = 0
     let w1 = outputBytes(s)
-    for (let il = 0; il < 28; il++) il < 15 ? (w0 += layerBytes(s, il)) : (w1 += layerBytes(s, il))
+    for (let il = 0; il < 28; il++) {
+      if (il < 15) w0 += layerBytes(s, il)
+      else w1 += layerBytes(s, il)
+    }
     expect(g0.weightsMiB).toBeCloseTo(w0 / MiB, 1)
     expect(g1.weightsMiB).toBeCloseTo(w1 / MiB, 1)
     // 16 MiB of f16 KV per layer at 8192 cells: it follows its layer.

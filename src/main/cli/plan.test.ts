@@ -81,7 +81,7 @@ describe('hearth plan on written GGUFs', () => {
     expect(rc).toBe(0)
     expect(Object.keys(j)).toEqual(['models', 'vramTotalMiB', 'fits', 'marginMiB', 'gpus', 'note'])
     expect(Object.keys(j.models[0])).toEqual(['path', 'ngl', 'vram', 'host', 'vramByGpu'])
-    expect(j.gpus.map((g: { index: number; name: string }) => [g.index, g.name])).toEqual([[0, 'GPU 0 (6144 MiB)'], [1, 'GPU 1 (6144 MiB)']])
+    expect(j.gpus.map((g: { index: number; name: string }) => [g.index, g.name])).toEqual([[0, '6144 MiB card'], [1, '6144 MiB card']])
     expect(Object.keys(j.gpus[0])).toEqual(['index', 'name', 'vramTotalMiB', 'usedMiB', 'marginMiB', 'fits'])
     expect(j.vramTotalMiB).toBe(12288)
     expect(j.models[0].vramByGpu[1].totalMiB).toBe(0)

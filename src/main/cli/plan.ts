@@ -160,7 +160,7 @@ export const planCommand: CliCommand = {
   async run(argv, io) {
     const args = parsePlanArgs(argv)
     const backend = await io.backend()
-    const gpus = args.gpusMiB?.map((mib, i) => ({ name: `GPU ${i} (${mib} MiB)`, totalMiB: mib }))
+    const gpus = args.gpusMiB?.map((mib) => ({ name: `${mib} MiB card`, totalMiB: mib }))
     const r = await backend.plan({ models: args.models, ...(gpus ? { gpus } : { vramMiB: args.vramMiB }), marginMiB: args.marginMiB })
     io.out(args.json ? JSON.stringify(planJson(r), null, 2) : planText(r))
     return r.fits ? 0 : 3
