@@ -1,8 +1,10 @@
 // The VRAM/RAM planner: models with their llama-server flags, a stacked bar per GPU against its
 // capacity, a RAM bar, fits / does not fit, and copyable exports. GPU telemetry beside it.
+// Several cards are modelled from single-GPU measurements (no multi-GPU machine was available to
+// measure); the view says so whenever a plan spans more than one.
 import { useEffect, useState } from 'react'
 import { Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
-import type { ModelPlan, PlanResult, GpuPreset } from '../../../../shared/api'
+import type { GpuPlan, ModelPlan, PlanResult, GpuPreset } from '../../../../shared/api'
 import { kvCacheTypes, type KvCacheType } from '../../../../shared/planner/types'
 import { Panel } from '../../components/Card'
 import { hearth } from '../../hearth'
@@ -30,6 +32,29 @@ function AddModel() {
         <button data-testid="planner-add" className="rounded bg-zinc-800 px-3 py-1 text-white dark:bg-zinc-200 dark:text-zinc-900">Add</button>
       </form>
     </div>
+  )
+}
+
+/** Several cards: the whole model on one (CUDA_VISIBLE_DEVICES) or its layers split by ratio (-ts). */
+function Placement({ m }: { m: PlannedModel }) {
+  const update = usePlanner((s) => s.update)
+  const cards = usePlanner((s) => s.cards)
+  if (cards.length < 2) return null
+  return (
+    <span className="flex items-center gap-1">
+      <label className="flex items-center gap-1">on
+        <select aria-label="GPU placement" data-testid="planner-placement" className="rounded border px-1 dark:bg-zinc-800" value={String(m.placement)} onChange={(e) => update(m.key, { placement: e.target.value === 'split' ? 'split' : Number(e.target.value) })}>
+          {cards.map((_, i) => <option key={i} value={i}>GPU {i}</option>)}
+          <option value="split">split layers (-ts)</option>
+        </select>
+      </label>
+      {m.placement === 'split' && cards.map((_, i) => (
+        <label key={i} className="flex items-center gap-0.5 text-xs">GPU {i}
+          <input aria-label={`split ratio GPU ${i}`} data-testid="split-ratio" className="w-16 rounded border px-1 dark:bg-zinc-800" type="number" min={0} step={0.5} value={m.split[i] ?? 0}
+            onChange={(e) => update(m.key, { split: cards.map((__, j) => (j === i ? Math.max(0, Number(e.target.value) || 0) : (m.split[j] ?? 0))) })} />
+        </label>
+      ))}
+    </span>
   )
 }
 
@@ -63,6 +88,7 @@ function ModelRow({ m, plan }: { m: PlannedModel; plan?: ModelPlan }) {
           <input className="w-12 rounded border px-1 dark:bg-zinc-800" type="number" min={1} max={64} value={m.parallel} onChange={(e) => update(m.key, { parallel: Math.max(1, Number(e.target.value) || 1) })} />
         </label>
         <label className="flex items-center gap-1"><input type="checkbox" checked={m.flashAttn} onChange={(e) => update(m.key, { flashAttn: e.target.checked })} />flash attention</label>
+        <Placement m={m} />
       </div>
       {plan && (
         <div className="text-xs text-zinc-600 dark:text-zinc-400">
@@ -74,20 +100,39 @@ function ModelRow({ m, plan }: { m: PlannedModel; plan?: ModelPlan }) {
   )
 }
 
-function VramBar({ r }: { r: PlanResult }) {
-  const cap = Math.max(r.vramTotalMiB, r.vramUsedMiB)
+/** One card: every model's weights / KV / compute / CUDA overhead on it against its capacity. */
+function VramBar({ r, gpu }: { r: PlanResult; gpu: GpuPlan }) {
+  const g = gpu.index
+  const cap = Math.max(gpu.vramTotalMiB, gpu.usedMiB)
+  const keys = Object.keys(termColors) as Array<keyof typeof termColors>
+  const multi = r.gpus.length > 1
   return (
-    <div className="space-y-1">
-      <div className="flex justify-between text-xs text-zinc-500"><span>{r.gpuName}</span><span>{mib(r.vramUsedMiB)} of {mib(r.vramTotalMiB)}</span></div>
-      <div data-testid="vram-bar" className="relative flex h-8 overflow-hidden rounded bg-zinc-100 dark:bg-zinc-800">
-        {r.models.map((m, i) => (Object.keys(termColors) as Array<keyof typeof termColors>).map((k) => (
-          <div key={`${i}${k}`} title={`${m.name}: ${termLabels[k]} ${mib(m.vram[k])}`} className={`${termColors[k]} border-r border-white/60 ${i % 2 ? 'opacity-70' : ''}`} style={{ width: `${(m.vram[k] / cap) * 100}%` }} />
-        )))}
-        <div className="absolute inset-y-0 border-l-2 border-red-600" style={{ left: `${(r.vramTotalMiB / cap) * 100}%` }} />
+    <div className="space-y-1" data-testid="gpu-plan">
+      <div className="flex justify-between text-xs text-zinc-500">
+        <span className="font-medium text-zinc-700 dark:text-zinc-300">{multi ? `GPU ${g} · ` : ''}{gpu.name}</span>
+        <span data-testid="gpu-fits" data-fits={gpu.fits} className={gpu.fits ? '' : 'font-semibold text-red-600'}>{mib(gpu.usedMiB)} of {mib(gpu.vramTotalMiB)} · {gpu.marginMiB >= 0 ? `${mib(gpu.marginMiB)} free` : `${mib(-gpu.marginMiB)} over`}</span>
       </div>
-      <div className="flex gap-3 text-xs">{(Object.keys(termColors) as Array<keyof typeof termColors>).map((k) => <span key={k} className="flex items-center gap-1"><span className={`inline-block h-2 w-3 ${termColors[k]}`} />{termLabels[k]}</span>)}</div>
+      <div data-testid="vram-bar" className="relative flex h-8 overflow-hidden rounded bg-zinc-100 dark:bg-zinc-800">
+        {r.models.map((m, i) => {
+          const v = m.vramByGpu[g]
+          if (!v || v.totalMiB <= 0) return null
+          return (
+            <div key={i} className="relative flex border-r-2 border-zinc-900 dark:border-white" style={{ width: `${(v.totalMiB / cap) * 100}%` }} title={`${m.name}: ${mib(v.totalMiB)}`}>
+              {keys.map((k) => <div key={k} title={`${m.name}: ${termLabels[k]} ${mib(v[k])}`} className={`${termColors[k]} border-r border-white/60 ${i % 2 ? 'opacity-70' : ''}`} style={{ width: `${(v[k] / v.totalMiB) * 100}%` }} />)}
+              {/* Which model a run of segments belongs to, readable without hovering. */}
+              <span className="pointer-events-none absolute inset-0 truncate px-1.5 text-[11px] font-medium leading-8 text-white [text-shadow:0_0_3px_rgb(0_0_0/0.8)]">{m.name}</span>
+            </div>
+          )
+        })}
+        <div className="absolute inset-y-0 border-l-2 border-red-600" style={{ left: `${(gpu.vramTotalMiB / cap) * 100}%` }} />
+      </div>
+      {multi && <div className="flex flex-wrap gap-x-3 text-xs text-zinc-600 dark:text-zinc-400">{r.models.map((m, i) => m.vramByGpu[g]?.totalMiB > 0 && <span key={i}>{m.name}: {mib(m.vramByGpu[g].totalMiB)}</span>)}</div>}
     </div>
   )
+}
+
+function VramLegend() {
+  return <div className="flex gap-3 text-xs">{(Object.keys(termColors) as Array<keyof typeof termColors>).map((k) => <span key={k} className="flex items-center gap-1"><span className={`inline-block h-2 w-3 ${termColors[k]}`} />{termLabels[k]}</span>)}</div>
 }
 
 function RamBar({ r }: { r: PlanResult }) {
@@ -116,23 +161,42 @@ function Exports({ r }: { r: PlanResult }) {
   )
 }
 
-function CardPicker({ presets }: { presets: GpuPreset[] }) {
-  const card = usePlanner((s) => s.card)
+function CardPicker({ presets, index }: { presets: GpuPreset[]; index: number }) {
+  const card = usePlanner((s) => s.cards[index])
   const setCard = usePlanner((s) => s.setCard)
   const gpu = usePlanner((s) => s.gpu)
   const value = card.kind === 'custom' ? 'custom' : `${card.kind}:${card.value}`
   return (
-    <div className="flex flex-wrap items-center gap-2 text-sm">
-      <select aria-label="GPU" data-testid="planner-card" className="rounded border px-2 py-1 dark:bg-zinc-800" value={value} onChange={(e) => {
+    <span className="flex items-center gap-2">
+      <select aria-label={`GPU ${index}`} data-testid="planner-card" className="rounded border px-2 py-1 dark:bg-zinc-800" value={value} onChange={(e) => {
         const v = e.target.value
-        if (v === 'custom') setCard({ kind: 'custom', value: 'custom', mib: card.mib ?? 8192 })
-        else setCard({ kind: v.startsWith('gpu:') ? 'gpu' : 'preset', value: v.slice(v.indexOf(':') + 1) })
+        if (v === 'custom') setCard(index, { kind: 'custom', value: 'custom', mib: card.mib ?? 8192 })
+        else setCard(index, { kind: v.startsWith('gpu:') ? 'gpu' : 'preset', value: v.slice(v.indexOf(':') + 1) })
       }}>
         {gpu?.gpus.map((g) => <option key={g.id} value={`gpu:${g.id}`}>{g.name} (detected, free now)</option>)}
         {presets.map((p) => <option key={p.name} value={`preset:${p.name}`}>{p.name}</option>)}
         <option value="custom">Other card…</option>
       </select>
-      {card.kind === 'custom' && <label className="flex items-center gap-1"><input className="w-24 rounded border px-1 dark:bg-zinc-800" type="number" value={card.mib} onChange={(e) => setCard({ ...card, mib: Number(e.target.value) || 1 })} />MiB</label>}
+      {card.kind === 'custom' && <label className="flex items-center gap-1"><input className="w-24 rounded border px-1 dark:bg-zinc-800" type="number" value={card.mib} onChange={(e) => setCard(index, { ...card, mib: Number(e.target.value) || 1 })} />MiB</label>}
+    </span>
+  )
+}
+
+/** The cards to plan against, in the order CUDA numbers them (PCI bus order, as nvidia-smi). */
+function GpuList({ presets }: { presets: GpuPreset[] }) {
+  const cards = usePlanner((s) => s.cards)
+  const addCard = usePlanner((s) => s.addCard)
+  const removeCard = usePlanner((s) => s.removeCard)
+  return (
+    <div className="flex flex-wrap items-center gap-x-4 gap-y-2 text-sm" data-testid="planner-gpus">
+      {cards.map((_, i) => (
+        <span key={i} className="flex items-center gap-1">
+          {cards.length > 1 && <span className="text-xs text-zinc-500">GPU {i}</span>}
+          <CardPicker presets={presets} index={i} />
+          {cards.length > 1 && <button aria-label={`remove GPU ${i}`} className="text-xs text-zinc-500 hover:text-red-600" onClick={() => removeCard(i)}>✕</button>}
+        </span>
+      ))}
+      {cards.length < 8 && <button data-testid="planner-add-gpu" className="rounded border px-2 py-0.5 text-xs" onClick={() => addCard(cards[cards.length - 1])}>+ GPU</button>}
     </div>
   )
 }
@@ -177,17 +241,19 @@ export function PlannerView() {
   return (
     <div className="grid gap-4 lg:grid-cols-[minmax(0,1fr)_20rem]" data-testid="planner">
       <div className="space-y-4">
-        <Panel title="Plan" right={<CardPicker presets={presets} />}>
+        <Panel title="Plan" right={<GpuList presets={presets} />}>
           <div className="space-y-3">
             <AddModel />
             {models.map((m, i) => <ModelRow key={m.key} m={m} plan={result?.models[i]} />)}
             {error && <p role="alert" className="text-sm text-red-600">{error}</p>}
             {result && (
               <div className="space-y-3">
-                <VramBar r={result} />
+                {result.gpus.map((g) => <VramBar key={g.index} r={result} gpu={g} />)}
+                <VramLegend />
+                {result.multiGpuNote && <p data-testid="multi-gpu-note" className="text-xs text-amber-700 dark:text-amber-400">⚠ {result.multiGpuNote}</p>}
                 <RamBar r={result} />
                 <p data-testid="plan-fits" data-fits={result.fits} className={`text-sm font-semibold ${result.fits ? 'text-emerald-700' : 'text-red-600'}`}>
-                  {result.fits ? `Fits: ${mib(result.marginMiB)} to spare` : `Does not fit: ${mib(Math.max(0, result.requiredMarginMiB - result.marginMiB))} short`} (keeping {mib(result.requiredMarginMiB)} free)
+                  {result.fits ? `Fits${result.gpus.length > 1 ? ' on every card' : ''}: ${mib(result.marginMiB)} to spare${result.gpus.length > 1 ? ' on the tightest' : ''}` : `Does not fit${result.gpus.length > 1 ? ` on GPU ${result.gpus.filter((g) => !g.fits).map((g) => g.index).join(', ')}` : ''}: ${mib(Math.max(0, result.requiredMarginMiB - result.marginMiB))} short`} (keeping {mib(result.requiredMarginMiB)} free{result.gpus.length > 1 ? ' on each' : ''})
                 </p>
                 {result.suggestions.length > 0 && <ul className="list-disc pl-5 text-sm">{result.suggestions.slice(0, 5).map((s) => <li key={s.text}>{s.text} <code className="text-xs">{s.flags}</code></li>)}</ul>}
               </div>
