@@ -42,7 +42,7 @@ function ratios(flag: string, v: string | undefined): number[] {
 /** --device 1 or llama-server's own name for it, CUDA1. */
 function deviceIndex(flag: string, v: string | undefined): number {
   const m = /^(?:CUDA)?(\d+)$/i.exec(v ?? '')
-  if (!m) throw new UsageError(`${flag} takes a card index as --vram-mib lists them, 0 for the first (got ${v === undefined ? 'nothing' : JSON.stringify(v)}), e.g. ${flag} 1`)
+  if (!m) throw new UsageError(`${flag} takes a card index as --vram-mib lists them, 0 for the first (got ${v === undefined ? 'nothing' : JSON.stringify(v)}), e.g. ${flag} 1; to spread a model over several cards use --tensor-split 1,1`)
   return Number(m[1])
 }
 
