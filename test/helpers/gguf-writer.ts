@@ -1,6 +1,7 @@
 // A small GGUF v3 writer for tests: real headers, real tensor-info offsets, zero weights.
 // With `sparse: true` the weights are a hole (truncate), so a "70 GB" model costs no disk.
 import { open } from 'node:fs/promises'
+import { ggmlBlock } from '../../src/shared/planner/ggml-types'
 
 /** GGUF metadata value types (gguf.md). */
 export const GgufType = {
@@ -28,14 +29,7 @@ export const GgmlType = {
   IQ1_M: 29, BF16: 30, TQ1_0: 34, TQ2_0: 35, MXFP4: 39,
 } as const
 
-/** [elements per block, bytes per block] for each ggml type. */
-export const ggmlBlock: Record<number, [number, number]> = {
-  0: [1, 4], 1: [1, 2], 2: [32, 18], 3: [32, 20], 6: [32, 22], 7: [32, 24], 8: [32, 34], 9: [32, 36],
-  10: [256, 84], 11: [256, 110], 12: [256, 144], 13: [256, 176], 14: [256, 210], 15: [256, 292],
-  16: [256, 66], 17: [256, 74], 18: [256, 98], 19: [256, 50], 20: [32, 18], 21: [256, 110],
-  22: [256, 82], 23: [256, 136], 24: [1, 1], 25: [1, 2], 26: [1, 4], 27: [1, 8], 28: [1, 8],
-  29: [256, 56], 30: [1, 2], 34: [256, 54], 35: [256, 66], 39: [32, 17],
-}
+export { ggmlBlock }
 
 /** Bytes of a tensor's data; throws when ne0 is not a whole number of blocks (ggml would too). */
 export function tensorBytes(shape: number[], type: number): number {

@@ -3,24 +3,14 @@
 import type { GgufFacts, SafetensorsFacts } from '../../../shared/api'
 import { ggufFacts, readGgufHeader, type GgufHeader } from '../gguf/read-gguf'
 import { readRangeUncached } from '../../sys/direct-read'
-
-/** [elements per block, bytes per block] per ggml type, to tell a truncated file from a whole one. */
-const ggmlBlock: Record<number, [number, number]> = {
-  0: [1, 4], 1: [1, 2], 2: [32, 18], 3: [32, 20], 6: [32, 22], 7: [32, 24], 8: [32, 34], 9: [32, 36],
-  10: [256, 84], 11: [256, 110], 12: [256, 144], 13: [256, 176], 14: [256, 210], 15: [256, 292],
-  16: [256, 66], 17: [256, 74], 18: [256, 98], 19: [256, 50], 20: [32, 18], 21: [256, 110],
-  22: [256, 82], 23: [256, 136], 24: [1, 1], 25: [1, 2], 26: [1, 4], 27: [1, 8], 28: [1, 8],
-  29: [256, 56], 30: [1, 2], 34: [256, 54], 35: [256, 66], 39: [32, 17],
-}
+import { ggmlBlock, tensorBytes } from '../../../shared/planner/ggml-types'
 
 /** Bytes the header says the file holds; undefined when a tensor type is unknown to us. */
 export function ggufExpectedBytes(h: GgufHeader): number | undefined {
   let end = 0
   for (const t of h.tensors) {
-    const b = ggmlBlock[t.type]
-    if (!b) return undefined
-    const n = t.shape.reduce((a, x) => a * x, 1)
-    end = Math.max(end, t.offset + Math.ceil(n / b[0]) * b[1])
+    if (!ggmlBlock[t.type]) return undefined
+    end = Math.max(end, t.offset + tensorBytes(t.shape, t.type))
   }
   return h.tensorDataOffset + end
 }

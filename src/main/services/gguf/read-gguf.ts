@@ -118,13 +118,6 @@ export function ggufFacts(h: GgufHeader): GgufFacts {
   return facts
 }
 
-const ggmlTypeNames: Record<number, string> = {
-  0: 'F32', 1: 'F16', 2: 'Q4_0', 3: 'Q4_1', 6: 'Q5_0', 7: 'Q5_1', 8: 'Q8_0', 10: 'Q2_K', 11: 'Q3_K',
-  12: 'Q4_K', 13: 'Q5_K', 14: 'Q6_K', 15: 'Q8_K', 16: 'IQ2_XXS', 17: 'IQ2_XS', 18: 'IQ3_XXS',
-  19: 'IQ1_S', 20: 'IQ4_NL', 21: 'IQ3_S', 22: 'IQ2_S', 23: 'IQ4_XS', 29: 'IQ1_M', 30: 'BF16',
-  34: 'TQ1_0', 35: 'TQ2_0', 39: 'MXFP4',
-}
-
 /** Without general.file_type, name the type that holds the most elements. */
 function dominantTensorType(h: GgufHeader): string {
   const byType = new Map<number, number>()
@@ -135,5 +128,6 @@ function dominantTensorType(h: GgufHeader): string {
   let best = -1
   let bestN = -1
   for (const [t, n] of byType) if (n > bestN) [best, bestN] = [t, n]
-  return ggmlTypeNames[best] ?? (best < 0 ? 'unknown' : `type ${best}`)
+  // lib is loaded: a header only comes from readGgufHeader.
+  return (best >= 0 ? lib?.GGMLQuantizationType[best] : undefined) ?? (best < 0 ? 'unknown' : `type ${best}`)
 }
