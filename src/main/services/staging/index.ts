@@ -1,7 +1,7 @@
 // RAM-disk staging: resolves models to files, checks capacity with numbers, and runs stage and
 // unstage as jobs through the helper; off, its preview, and the inotify fix. Publishes 'staging'
 // after every change.
-import { realpath, readFile } from 'node:fs/promises'
+import { realpath } from 'node:fs/promises'
 import { HearthError, type Job, type OffPreview, type OffResult, type StagedFile, type StagingState } from '../../../shared/api'
 import { formatBytes } from '../../../shared/format'
 import type { CatalogService, ResolvedFile } from '../../context'
@@ -11,6 +11,7 @@ import type { SettingsStore } from '../../settings'
 import type { JobRunner } from '../jobs'
 import { deviceKeyOf } from '../jobs'
 import { holdersOf, type FileId } from './holders'
+import { readMemInfo } from '../warm/meminfo'
 import { inotifyKeys, inotifyStatusOf } from './inotify'
 
 export interface StagingDeps {
@@ -24,11 +25,6 @@ export interface StagingDeps {
 export type StagingService = ReturnType<typeof createStagingService>
 
 const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`
-
-async function memAvailableBytes(): Promise<number> {
-  const m = /MemAvailable:\s+(\d+) kB/.exec(await readFile('/proc/meminfo', 'utf8'))
-  return m ? Number(m[1]) * 1024 : 0
-}
 
 export function createStagingService(deps: StagingDeps) {
   const { hub, settings, catalog, jobs, helper } = deps
@@ -122,7 +118,7 @@ export function createStagingService(deps: StagingDeps) {
     const todo = files.filter((f) => !already.has(f.real))
     const total = todo.reduce((s, f) => s + f.bytes, 0)
     const reserve = settings.get().stagingReserveBytes
-    const avail = await memAvailableBytes()
+    const avail = (await readMemInfo()).memAvailableBytes
     // The whole model at once, so a refusal names the model's size rather than one shard's.
     if (total > avail - reserve) {
       throw new HearthError(

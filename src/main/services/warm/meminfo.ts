@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises'
+import { parseMeminfo } from '../telemetry/proc-parsers'
 
 export interface MemInfo {
   memTotalBytes: number
@@ -10,11 +11,8 @@ export interface MemInfo {
 }
 
 export async function readMemInfo(): Promise<MemInfo> {
-  const text = await readFile('/proc/meminfo', 'utf8')
-  const kb = (key: string) => {
-    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)
-    return m ? Number(m[1]) * 1024 : 0
-  }
+  const m = parseMeminfo(await readFile('/proc/meminfo', 'utf8'))
+  const kb = (key: string) => m.get(key) ?? 0
   return {
     memTotalBytes: kb('MemTotal'),
     memFreeBytes: kb('MemFree'),
