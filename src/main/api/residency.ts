@@ -5,10 +5,8 @@ import { readStagedMountPoints } from '../services/staging/mounts'
 type ResidencyApi = Pick<HearthApi, 'residency' | 'modelResidency' | 'heatStrip'>
 
 /** Marks files that carry a RAM-disk copy (from mountinfo: cheap, no helper needed). */
-async function markStaged(files: FileResidency[]): Promise<FileResidency[]> {
-  const staged = await readStagedMountPoints()
-  if (staged.size === 0) return files
-  return files.map((f) => (staged.has(f.path) ? { ...f, staged: true } : f))
+function markStaged(files: FileResidency[], staged: Set<string>): FileResidency[] {
+  return staged.size === 0 ? files : files.map((f) => (staged.has(f.path) ? { ...f, staged: true } : f))
 }
 
 export function residencyApi(ctx: Context): ResidencyApi {
@@ -19,13 +17,11 @@ export function residencyApi(ctx: Context): ResidencyApi {
         targets.length > 0
           ? await ctx.catalog.resolve(targets)
           : ctx.catalog.current().models.flatMap((m) => m.files.map((f) => ({ path: f.path, bytes: f.bytes, modelId: m.id })))
-      return markStaged(await ctx.residency.ofFiles(files))
+      return markStaged(await ctx.residency.ofFiles(files), await readStagedMountPoints())
     },
     async modelResidency() {
-      const models = await ctx.residency.ofModels()
-      const staged = await readStagedMountPoints()
-      if (staged.size === 0) return models
-      return models.map((m) => ({ ...m, files: m.files.map((f) => (staged.has(f.path) ? { ...f, staged: true } : f)) }))
+      const [models, staged] = await Promise.all([ctx.residency.ofModels(), readStagedMountPoints()])
+      return staged.size === 0 ? models : models.map((m) => ({ ...m, files: markStaged(m.files, staged) }))
     },
     heatStrip: (input) => ctx.residency.heatStrip(input.path, input.buckets),
   }
