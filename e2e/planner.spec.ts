@@ -1,6 +1,6 @@
 // The planner's 6 GB two-model case: a 3B chat model and a 7B code model at Q4_K_M (real shapes,
 // sparse GGUFs written here), the 3B fully on the GPU and the largest -ngl of the 7B that fits.
-import { expect, test } from '@playwright/test'
+import { expect, test, type Locator, type Page } from '@playwright/test'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -23,21 +23,26 @@ test.beforeAll(async () => {
 })
 test.afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-test('6 GB: 3B chat + 7B code, the largest -ngl of the 7B that fits', async ({ page }) => {
-  const errors = watchErrors(page)
-  await page.goto(e2eState().url)
-  await page.getByTestId('nav-planner').click()
-  await expect(page.getByTestId('planner')).toBeVisible()
-  await page.getByTestId('planner-card').selectOption('preset:NVIDIA RTX 4050 Laptop (6 GB)')
+/** Adds the two models by path; the chat model gets every layer, the code model keeps "max that fits". */
+async function addChatAndCode(page: Page): Promise<Locator> {
   for (const p of [chat, code]) {
     await page.getByTestId('planner-path').fill(p)
     await page.getByTestId('planner-add').click()
   }
   const rows = page.getByTestId('planner-model')
   await expect(rows).toHaveCount(2)
-  // The chat model gets every layer; the code model keeps "max that fits".
   await rows.nth(0).getByTestId('ngl-max').uncheck()
   await rows.nth(0).getByLabel('GPU layers').fill('37')
+  return rows
+}
+
+test('6 GB: 3B chat + 7B code, the largest -ngl of the 7B that fits', async ({ page }) => {
+  const errors = watchErrors(page)
+  await page.goto(e2eState().url)
+  await page.getByTestId('nav-planner').click()
+  await expect(page.getByTestId('planner')).toBeVisible()
+  await page.getByTestId('planner-card').selectOption('preset:NVIDIA RTX 4050 Laptop (6 GB)')
+  const rows = await addChatAndCode(page)
   await expect(rows.nth(0).getByTestId('ngl-value')).toHaveText('37/37')
   await expect(page.getByTestId('plan-fits')).toHaveAttribute('data-fits', 'true')
   const ngl = await rows.nth(1).getByTestId('ngl-value').textContent()
@@ -57,14 +62,7 @@ test('two GPUs: 3B chat wholly on GPU 0, 7B code split over both, one stacked ba
   await page.getByTestId('planner-card').selectOption('preset:NVIDIA RTX 4050 Laptop (6 GB)')
   await page.getByTestId('planner-add-gpu').click()
   await page.getByTestId('planner-card').nth(1).selectOption('preset:NVIDIA RTX 3060 (12 GB)')
-  for (const p of [chat, code]) {
-    await page.getByTestId('planner-path').fill(p)
-    await page.getByTestId('planner-add').click()
-  }
-  const rows = page.getByTestId('planner-model')
-  await expect(rows).toHaveCount(2)
-  await rows.nth(0).getByTestId('ngl-max').uncheck()
-  await rows.nth(0).getByLabel('GPU layers').fill('37')
+  const rows = await addChatAndCode(page)
   await rows.nth(0).getByTestId('planner-placement').selectOption('0')
   await rows.nth(1).getByTestId('planner-placement').selectOption('split')
   await rows.nth(1).getByLabel('split ratio GPU 0').fill('1')
