@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { repoRoot } from '../src/helper/harness'
+import { repoRoot } from '../test/support/helper-harness'
 
 const seconds = Number(process.argv[2] ?? 300)
 execFileSync('make', ['-s', '-C', join(repoRoot, 'src/helper'), 'fuzz'], { stdio: 'inherit' })

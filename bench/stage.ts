@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process'
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { buildHelper, openNamespace } from '../src/helper/harness'
+import { buildHelper, openNamespace } from '../test/support/helper-harness'
 
 const gib = Number(process.argv[2] ?? 3)
 const rounds = Number(process.argv[3] ?? 3)

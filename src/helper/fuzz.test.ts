@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { repoRoot } from './harness'
+import { repoRoot } from '../../test/support/helper-harness'
 
 const hasClang = spawnSync('clang', ['--version']).status === 0
 

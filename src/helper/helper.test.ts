@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileS
 import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { HearthError } from '../shared/api'
-import { buildHelper, hearthMounts, openNamespace, prodHelper, refusal, type Namespace } from './harness'
+import { buildHelper, hearthMounts, openNamespace, prodHelper, refusal, type Namespace } from '../../test/support/helper-harness'
 
 const MiB = 1024 * 1024
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')

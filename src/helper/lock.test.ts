@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { HearthError } from '../shared/api'
 import type { HelperClient } from '../main/helper-client'
-import { buildHelper, openNamespace, refusal, type Namespace } from './harness'
+import { buildHelper, openNamespace, refusal, type Namespace } from '../../test/support/helper-harness'
 
 const MiB = 1024 * 1024
 

@@ -1,7 +1,8 @@
-// Holds the planner to llama.cpp as measured on an H100 (../shared/data/vram-h100, 99 runs):
+// Holds the planner to llama.cpp as measured on an H100 (test/fixtures/vram-h100, 99 runs; its
+// README says how they were measured):
 // nvidia-smi's per-process figure after a request against the planner's VRAM total.
 import { describe, expect, it } from 'vitest'
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import { join, resolve } from 'node:path'
@@ -9,9 +10,7 @@ import { tmpdir } from 'node:os'
 import { readGgufHeader } from '../../src/main/services/gguf/read-gguf'
 import { estimateModel, defaultPlanOptions, modelShapeFrom, cudaProcess, type ModelShape, type KvCacheType } from '../../src/shared/planner'
 
-const dataDir = resolve(__dirname, '../../../shared/data/vram-h100')
-const haveData = existsSync(join(dataDir, 'measured.tsv'))
-const why = `no measured data at ${dataDir} (CI puts shared/ beside the clone as ../shared)`
+const dataDir = resolve(__dirname, '../fixtures/vram-h100')
 
 interface Row { [k: string]: string }
 function readTsv(path: string): Row[] {
@@ -48,7 +47,7 @@ export function optionsOfRow(r: Row) {
   }
 }
 
-describe.skipIf(!haveData)(`planner vs measured llama.cpp on an H100${haveData ? '' : ` (skipped: ${why})`}`, () => {
+describe('planner vs measured llama.cpp on an H100', () => {
   it('matches llama.cpp buffers and nvidia-smi after a request', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hearth-vram-'))
     try {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cachestat, CachestatError, cachestatSyscallNumber, pageSizeBytes } from './cachestat'
-import { besideFincore, evict, readRange, writeColdFile } from '../services/pagecache/test-files'
+import { besideFincore, evict, readRange, writeColdFile } from '../../../test/support/files'
 
 const MiB = 1 << 20
 let dir = ''

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cachestat, pageSizeBytes } from './cachestat'
 import { mincorePages, mincoreWalk } from './mincore'
-import { besideFincore, evict, readRange, writeColdFile } from '../services/pagecache/test-files'
+import { besideFincore, evict, readRange, writeColdFile } from '../../../test/support/files'
 
 const MiB = 1 << 20
 let dir = ''

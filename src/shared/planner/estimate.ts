@@ -1,6 +1,6 @@
 // llama.cpp's CUDA backend, term by term, for one llama-server process.
 // Every figure is derived from the GGUF's tensors and hyper-parameters plus the few constants
-// below, which were measured (../shared/data/vram-h100: overhead-pair.tsv and the after-request
+// below, which were measured (test/fixtures/vram-h100: overhead-pair.tsv and the after-request
 // rows), not fitted per model.
 import { cudaTensorBytes, kvTypeNumber, rowBytes, tensorBytes } from './ggml-types'
 import type { HostTerms, ModelPlan, ModelShape, PlanOptions, PlanTerm, VramTerms } from './types'

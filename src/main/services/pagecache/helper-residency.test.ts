@@ -8,9 +8,9 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { buildHelper, jsonLineChild, repoRoot } from '../../../helper/harness'
+import { buildHelper, jsonLineChild, repoRoot } from '../../../../test/support/helper-harness'
 import { hiddenResidencyReason } from '../../sys/mincore'
-import { evict, fincoreBytes, readRange, writeColdFile } from './test-files'
+import { evict, fincoreBytes, readRange, writeColdFile } from '../../../../test/support/files'
 
 const MiB = 1 << 20
 const uid = 12345
@@ -36,7 +36,7 @@ it.skipIf(process.getuid?.() !== 0)('an ordinary user sees a hidden file’s res
   chmodSync(file, 0o644)
   evict(file)
 
-  const c = jsonLineChild<Reply>(process.execPath, ['--import', 'tsx', join(__dirname, 'helper-probe-child.ts'), String(uid), join(dir, 'scratch')], {
+  const c = jsonLineChild<Reply>(process.execPath, ['--import', 'tsx', join(__dirname, '../../../../test/children/helper-probe-child.ts'), String(uid), join(dir, 'scratch')], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH, HOME: dir },
   })

@@ -9,7 +9,7 @@ import type { Catalog, Model, ResidencyUpdate } from '../../../shared/api'
 import { createHub } from '../../hub'
 import { pageSizeBytes } from '../../sys/cachestat'
 import { createResidencyService, goneReason, type ResidencyProbe } from './index'
-import { besideFincore, evict, evictRange, fincoreBytes, readRange, writeColdFile } from './test-files'
+import { besideFincore, evict, evictRange, fincoreBytes, readRange, writeColdFile } from '../../../../test/support/files'
 
 const MiB = 1 << 20
 const page = pageSizeBytes()
@@ -189,7 +189,7 @@ describe('the permission trap', () => {
       evict(file)
       const out = execFileSync(
         'setpriv',
-        [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath, '--import', 'tsx', join(here, 'probe-as-other-user.ts'), file],
+        [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath, '--import', 'tsx', join(here, '../../../../test/children/probe-as-other-user.ts'), file],
         { encoding: 'utf8', cwd: join(here, '../../../..'), env: { ...process.env, HOME: trapDir } },
       )
       const r = JSON.parse(out.trim().split('\n').pop()!)

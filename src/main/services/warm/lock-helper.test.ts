@@ -6,9 +6,9 @@ import { execFileSync, type ChildProcess } from 'node:child_process'
 import { chmodSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { buildHelper, jsonLineChild, repoRoot } from '../../../helper/harness'
+import { buildHelper, jsonLineChild, repoRoot } from '../../../../test/support/helper-harness'
 import type { LockInfo } from '../../../shared/api'
-import { makeDataFile, tempDir } from './test-env'
+import { makeDataFile, tempDir } from '../../../../test/support/files'
 
 const KiB = 1024
 const MiB = 1 << 20
@@ -37,7 +37,7 @@ it.skipIf(process.getuid?.() !== 0)('an ordinary user with a small RLIMIT_MEMLOC
   execFileSync('truncate', ['-s', String(Math.ceil(memTotalBytes * 0.6)), huge])
   for (const f of [small, big, huge]) chmodSync(f, 0o644)
 
-  const c = jsonLineChild<Reply>('prlimit', ['--memlock=65536:65536', process.execPath, '--import', 'tsx', join(__dirname, 'helper-lock-child.ts'), String(uid), join(tmp.dir, 'scratch')], {
+  const c = jsonLineChild<Reply>('prlimit', ['--memlock=65536:65536', process.execPath, '--import', 'tsx', join(__dirname, '../../../../test/children/helper-lock-child.ts'), String(uid), join(tmp.dir, 'scratch')], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH, HOME: tmp.dir },
   })

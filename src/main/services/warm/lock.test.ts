@@ -5,7 +5,7 @@ import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, expect, it } from 'vitest'
-import { evictFile, fincoreBytes, makeDataFile, tempDir } from './test-env'
+import { evict, fincoreBytes, makeDataFile, tempDir } from '../../../../test/support/files'
 
 const MiB = 1 << 20
 const tmp = tempDir('hearth-lock-')
@@ -36,7 +36,7 @@ it.skipIf(process.getuid?.() !== 0 || !existsSync('/sys/fs/cgroup/memory'))('a l
   writeFileSync(`${cg}/memory.limit_in_bytes`, String(384 * MiB))
   writeFileSync(`${cg}/memory.swappiness`, '0')
 
-  const locker = inCgroup([process.execPath, '--import', 'tsx', join(__dirname, 'test-child.ts'), 'hold', locked])
+  const locker = inCgroup([process.execPath, '--import', 'tsx', join(__dirname, '../../../../test/children/warm-child.ts'), 'hold', locked])
   kids.push(locker)
   const line = await new Promise<string>((ok) => locker.stdout!.once('data', (d) => ok(String(d))))
   expect(JSON.parse(line)).toMatchObject({ code: 'OK' })
@@ -55,6 +55,6 @@ it.skipIf(process.getuid?.() !== 0 || !existsSync('/sys/fs/cgroup/memory'))('a l
   expect(fincoreBytes(twin)).toBeLessThan(32 * MiB)
   locker.stdin!.end()
   await new Promise((ok) => locker.on('close', ok))
-  evictFile(locked)
+  evict(locked)
   expect(fincoreBytes(locked)).toBeLessThan(MiB) // unlocked when the holder exits
 }, 60_000)

@@ -8,7 +8,8 @@ import { openSettings } from '../../settings'
 import type { ResolvedFile } from '../../context'
 import { createJobRunner } from '../jobs'
 import { createWarmService, type WarmServiceDeps } from '.'
-import { evictFile, fincoreBytes, makeDataFile, tempDir, throttleReads } from './test-env'
+import { evict, fincoreBytes, makeDataFile, tempDir } from '../../../../test/support/files'
+import { throttleReads } from '../../../../test/support/cgroup'
 import type { WarmEngine } from './warm-file'
 
 const MiB = 1 << 20
@@ -39,7 +40,7 @@ afterAll(() => tmp.cleanup())
 describe('warm', () => {
   for (const engine of ['sendfile', 'read', 'populate'] as WarmEngine[]) {
     it(`leaves the file 100% resident (${engine})`, async () => {
-      evictFile(data)
+      evict(data)
       expect(fincoreBytes(data)).toBeLessThan(8 * MiB)
       const { jobs, warm } = await makeService({}, { engine })
       const [job] = await warm.warm([data], { lowCpu: engine === 'populate' })
@@ -52,7 +53,7 @@ describe('warm', () => {
   }
 
   it('reads only what is missing: half-resident reads half, fully resident returns at once', async () => {
-    evictFile(data)
+    evict(data)
     const { jobs, warm } = await makeService()
     // make the first half resident
     const { execFileSync } = await import('node:child_process')
@@ -69,7 +70,7 @@ describe('warm', () => {
   })
 
   it('a second request for the same model joins the running job', async () => {
-    evictFile(data)
+    evict(data)
     const { jobs, warm } = await makeService({ m1: [data] })
     const undo = throttleReads(data, 64 * MiB)
     try {
@@ -83,7 +84,7 @@ describe('warm', () => {
   })
 
   it('cancel stops the reads: residency stops growing within a second', async () => {
-    evictFile(data)
+    evict(data)
     const { jobs, warm } = await makeService()
     // At 24 MiB/s the whole file would take 4 s. The kernel's readahead already queued in the
     // throttle still lands after a cancel (it cannot be called back), so look from 1.5 s on.
@@ -108,7 +109,7 @@ describe('warm', () => {
   })
 
   it('a stalled read fails the job with the reason instead of hanging', async () => {
-    evictFile(data)
+    evict(data)
     const { jobs, warm } = await makeService({}, { stallMs: 800 })
     const undo = throttleReads(data, 64 * 1024)
     try {
@@ -208,7 +209,7 @@ describe('keep-warm', () => {
     await warm.checkPins()
     for (const j of jobs.list()) await jobs.wait(j.id)
     expect(fincoreBytes(data)).toBe(96 * MiB)
-    evictFile(data)
+    evict(data)
     await warm.checkPins()
     const rewarm = jobs.list().find((j) => j.kind === 'rewarm' && j.status !== 'done' ? true : j.kind === 'rewarm')
     expect(rewarm).toBeDefined()
@@ -245,7 +246,7 @@ describe('as another user', () => {
 
 function runAsNobody(args: string[]): Promise<{ code: string; message: string }> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'test-child.ts'), ...args], {
+    const p = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '../../../../test/children/warm-child.ts'), ...args], {
       uid: 65534,
       gid: 65534,
       cwd: join(__dirname, '../../../..'),

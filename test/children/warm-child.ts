@@ -1,10 +1,10 @@
 // Runs one warm or lock as whatever user spawned it and prints the outcome as JSON (for tests
 // that need an unprivileged user).
 import { statSync } from 'node:fs'
-import { HelperClient } from '../../helper-client'
-import { createHub } from '../../hub'
-import { createJobRunner } from '../jobs'
-import { createWarmService } from '.'
+import { HelperClient } from '../../src/main/helper-client'
+import { createHub } from '../../src/main/hub'
+import { createJobRunner } from '../../src/main/services/jobs'
+import { createWarmService } from '../../src/main/services/warm'
 
 const [action, path] = process.argv.slice(2)
 const jobs = createJobRunner({ hub: createHub() })

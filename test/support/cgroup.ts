@@ -1,34 +1,8 @@
-// Test helpers on real files and real cgroups (v1 blkio to slow reads down, v1 memory to bound a
-// memory hog). Everything made here is removed by the returned cleanup functions.
+// Real cgroups for tests (v1 blkio to slow reads down). Everything made here is removed by the
+// returned cleanup function.
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { deviceKeyOf } from '../jobs'
-import { major, minor } from '../jobs/device'
-import { statSync } from 'node:fs'
-
-export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), prefix))
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) }
-}
-
-/** A file of real (random) data, written back (dirty pages cannot be dropped) and evicted from the cache. */
-export function makeDataFile(path: string, mib: number): string {
-  execFileSync('dd', ['if=/dev/urandom', `of=${path}`, 'bs=1M', `count=${mib}`, 'conv=fsync', 'status=none'])
-  evictFile(path)
-  return path
-}
-
-export function evictFile(path: string): void {
-  execFileSync('dd', ['of=/dev/null', 'iflag=nocache', 'count=0', `if=${path}`, 'status=none'])
-}
-
-/** Resident bytes as util-linux fincore sees them (an independent check of our cachestat use). */
-export function fincoreBytes(path: string): number {
-  const out = execFileSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', path]).toString().trim()
-  return Number(out)
-}
+import { mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs'
+import { major, minor } from '../../src/main/services/jobs/device'
 
 /** Puts this process in a blkio cgroup that caps reads from the file's disk at bytesPerSec. */
 export function throttleReads(path: string, bytesPerSec: number): () => void {
@@ -66,4 +40,3 @@ function diskDevOf(majMin: string): string {
   }
 }
 
-export { deviceKeyOf }

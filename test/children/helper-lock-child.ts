@@ -6,11 +6,11 @@
 //   node --import tsx helper-lock-child.ts UID SCRATCH_DIR
 import { statSync } from 'node:fs'
 import { createInterface } from 'node:readline'
-import { startHelperThenBecome } from '../../../helper/harness'
-import { createHub } from '../../hub'
-import { createJobRunner } from '../jobs'
-import { createWarmService } from '.'
-import { memlockLimit } from './meminfo'
+import { startHelperThenBecome } from '../support/helper-harness'
+import { createHub } from '../../src/main/hub'
+import { createJobRunner } from '../../src/main/services/jobs'
+import { createWarmService } from '../../src/main/services/warm'
+import { memlockLimit } from '../../src/main/services/warm/meminfo'
 
 const uid = Number(process.argv[2])
 const scratch = process.argv[3]

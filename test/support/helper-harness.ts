@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
-import type { HearthError } from '../shared/api'
-import { HelperClient } from '../main/helper-client'
+import type { HearthError } from '../../src/shared/api'
+import { HelperClient } from '../../src/main/helper-client'
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 export const testHelper = join(repoRoot, 'build/helper/hearth-helper-test')

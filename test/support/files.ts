@@ -1,9 +1,23 @@
-// Real files in known page-cache states for the residency tests, and fincore as the referee.
-import { closeSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs'
+// Real files in known page-cache states for tests, and fincore as the referee.
+import { closeSync, fsyncSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
-import { FADV, fadvise } from '../../sys/fadvise'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { FADV, fadvise } from '../../src/main/sys/fadvise'
 
 const MiB = 1 << 20
+
+export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+/** A file of real (random) data, written back (dirty pages cannot be dropped) and evicted from the cache. */
+export function makeDataFile(path: string, mib: number): string {
+  execFileSync('dd', ['if=/dev/urandom', `of=${path}`, 'bs=1M', `count=${mib}`, 'conv=fsync', 'status=none'])
+  evict(path)
+  return path
+}
 
 /** Writes sizeBytes of non-zero data, flushes it, and leaves none of it cached. */
 export function writeColdFile(path: string, sizeBytes: number): void {

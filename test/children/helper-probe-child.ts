@@ -8,11 +8,11 @@
 //   burst PATH N   N questions in a row to the fresh service (the rate limit must hold them back)
 //   node --import tsx helper-probe-child.ts UID SCRATCH_DIR
 import { createInterface } from 'node:readline'
-import { HelperClient } from '../../helper-client'
-import { startHelperThenBecome } from '../../../helper/harness'
-import { createHub } from '../../hub'
-import type { ResidencyHelper } from './helper-residency'
-import { createResidencyService } from './index'
+import { HelperClient } from '../../src/main/helper-client'
+import { startHelperThenBecome } from '../support/helper-harness'
+import { createHub } from '../../src/main/hub'
+import type { ResidencyHelper } from '../../src/main/services/pagecache/helper-residency'
+import { createResidencyService } from '../../src/main/services/pagecache'
 
 const uid = Number(process.argv[2])
 const scratch = process.argv[3]

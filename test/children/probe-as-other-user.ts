@@ -2,10 +2,10 @@
 //   setpriv --reuid=U --regid=G --clear-groups node --import tsx probe-as-other-user.ts FILE
 // Prints what each layer answers, as JSON, so the test can compare the lie with Hearth's answer.
 import { closeSync, openSync, statSync } from 'node:fs'
-import { cachestat, CachestatError, pageSizeBytes } from '../../sys/cachestat'
-import { mincorePages } from '../../sys/mincore'
-import { createResidencyService } from './index'
-import { createHub } from '../../hub'
+import { cachestat, CachestatError, pageSizeBytes } from '../../src/main/sys/cachestat'
+import { mincorePages } from '../../src/main/sys/mincore'
+import { createResidencyService } from '../../src/main/services/pagecache'
+import { createHub } from '../../src/main/hub'
 
 const file = process.argv[2]
 const fd = openSync(file, 'r')
