@@ -193,3 +193,31 @@ export function clipProjectorShape(o: { embd: number; layers: number; projection
     tensors: t,
   }
 }
+
+/**
+ * A llama-architecture model that a real llama.cpp (node-llama-cpp) loads and runs: the shape of
+ * llamaShape plus a byte-level SentencePiece vocabulary (<unk>, <s>, </s>, the 256 <0xNN> byte
+ * tokens, then plain words), which llama.cpp's "llama" tokenizer needs. Weights stay zero (or a
+ * sparse hole), so the output is meaningless but the load and the decode are real.
+ */
+export function loadableLlamaShape(o: Omit<ShapeBase, 'vocab' | 'tokenizerTokens'> & { words?: number }): GgufSpec {
+  const words = o.words ?? 64
+  const tokens = ['<unk>', '<s>', '</s>', ...Array.from({ length: 256 }, (_, i) => `<0x${i.toString(16).toUpperCase().padStart(2, '0')}>`), ...Array.from({ length: words }, (_, i) => `\u2581w${i}`)]
+  // llama.cpp token types: 1 normal, 2 unknown, 3 control, 6 byte
+  const types = tokens.map((_, i) => (i === 0 ? 2 : i < 3 ? 3 : i < 259 ? 6 : 1))
+  return transformerShape({
+    ...o,
+    arch: 'llama',
+    vocab: tokens.length,
+    metadata: {
+      'tokenizer.ggml.model': 'llama',
+      'tokenizer.ggml.tokens': { type: 9, itemType: 8, value: tokens },
+      'tokenizer.ggml.scores': { type: 9, itemType: 6, value: tokens.map(() => 0) },
+      'tokenizer.ggml.token_type': { type: 9, itemType: 5, value: types },
+      'tokenizer.ggml.bos_token_id': gv.u32(1),
+      'tokenizer.ggml.eos_token_id': gv.u32(2),
+      'tokenizer.ggml.unknown_token_id': gv.u32(0),
+      ...(o.metadata ?? {}),
+    },
+  })
+}
