@@ -1,9 +1,12 @@
 /* hearth-helper: the one privileged process of Hearth. Started once per app session with a fixed
  * argv (pkexec /usr/libexec/hearth/hearth-helper, or directly by root), it speaks the line
  * protocol of protocol.h on stdin/stdout and exits when stdin closes or its parent dies.
- * What it may do: bind-mount tmpfs copies of files the caller can read (stage.c), lock files in
- * RAM within a fraction of MemTotal, read whole-file residency of readable files at a modest
- * rate, and change two inotify sysctls within bounds (sysctl.c). */
+ * What it may do, for model files (model.c) only: bind-mount tmpfs copies of files the caller
+ * may read and write or owns (stage.c), lock files in RAM within what MemAvailable allows
+ * (budget.c), read whole-file residency of readable files at a modest rate; and change two
+ * inotify sysctls within bounds (sysctl.c).
+ * Built as hearth-helper-admin (HEARTH_ADMIN) it does exactly one request given in argv and
+ * exits: staging a file of another user, under its own polkit action that asks every time. */
 #define _GNU_SOURCE
 #include "helper.h"
 #include <errno.h>
@@ -49,15 +52,17 @@ static void write_all(const char *buf, size_t len)
 	}
 }
 
-/* A verb's final line (ok or err) is held back until the verb has returned and cleaned up,
- * so that a client which sees the reply also sees its effects (or their absence). */
-static int deferring;
+/* A request gets exactly one final line (ok or err), held back until its verb has returned and
+ * cleaned up, so that a client which sees the reply also sees its effects (or their absence).
+ * A second final line for the same request is a bug in a verb: it is dropped, not sent. */
+static uint64_t cur_id;  /* the request being answered; 0 between requests */
+static int cur_final;    /* its final line is held in `deferred` */
+static int cur_ok;       /* and that line is ok */
 static char deferred[HP_MAX_LINE * 2];
 static size_t deferred_len;
 
 static void flush_deferred(void)
 {
-	deferring = 0;
 	if (deferred_len)
 		write_all(deferred, deferred_len);
 	deferred_len = 0;
@@ -75,7 +80,14 @@ static void vreply(uint64_t id, const char *head, const char *fmt, va_list ap)
 			n = (int)sizeof line - 2;
 	}
 	line[n++] = '\n';
-	if (deferring && (!strcmp(head, "ok") || !strcmp(head, "err")) && !deferred_len) {
+	int final = !strcmp(head, "ok") || !strcmp(head, "err");
+	if (final && cur_id && id == cur_id) {
+		if (cur_final) {
+			fprintf(stderr, "hearth-helper: dropped a second final line for request %llu\n", (unsigned long long)id);
+			return;
+		}
+		cur_final = 1;
+		cur_ok = head[0] == 'o';
 		memcpy(deferred, line, (size_t)n);
 		deferred_len = (size_t)n;
 		return;
@@ -101,7 +113,7 @@ void reply_line(uint64_t id, const char *kind, const char *fmt, ...)
 
 void reply_err(uint64_t id, const char *code, const char *extra, const char *fmt, ...)
 {
-	char msg[2048], emsg[6200];
+	char msg[6000], emsg[3 * 6000 + 1];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
@@ -147,6 +159,17 @@ static int read_more(void)
 	return (int)n;
 }
 
+/* A line that will not be parsed (too long) is still answered under the id it starts with, so
+ * the request it was fails instead of hanging; the id of the request in flight is never reused
+ * for that (its one final line is its verb's), so such a line is answered with id 0. */
+static void refuse_long_line(const char *start, size_t len)
+{
+	uint64_t id = hp_leading_id(start, len);
+	if (id && id == cur_id)
+		id = 0;
+	reply_err(id, "BAD_INPUT", NULL, "request line is longer than %d bytes; it was ignored", HP_MAX_LINE);
+}
+
 /* Hands each complete line to handle_line; an overlong line is answered once and skipped. The
  * line is copied out first because handle_line may read more input (cancel_requested). */
 static void drain_lines(void)
@@ -162,7 +185,7 @@ static void drain_lines(void)
 			discarding = 0;
 		} else if (!nl) {
 			if (inlen >= HP_MAX_LINE) {
-				reply_err(0, "BAD_INPUT", NULL, "request line is longer than %d bytes; it was ignored", HP_MAX_LINE);
+				refuse_long_line(inbuf, inlen);
 				discarding = 1;
 				inlen = 0;
 			}
@@ -174,7 +197,7 @@ static void drain_lines(void)
 		if (whole)
 			memcpy(line, inbuf, used);
 		else if (!tail_of_long_line)
-			reply_err(0, "BAD_INPUT", NULL, "request line is longer than %d bytes; it was ignored", HP_MAX_LINE);
+			refuse_long_line(inbuf, used);
 		memmove(inbuf, nl + 1, inlen - used);
 		inlen -= used;
 		if (whole)
@@ -280,6 +303,23 @@ int reopen_for_read_as_caller(uint64_t id, int opath_fd, const char *path)
 	return fd;
 }
 
+int caller_may_write(int opath_fd, const struct stat *st)
+{
+	if (st->st_uid == caller_uid)
+		return 1;
+	/* faccessat2 with AT_EACCESS checks the fs ids set here (a non-root fsuid also drops root's
+	 * file capabilities), on the very inode opened; no open for writing, ever. */
+	as_caller();
+	int r = (int)syscall(SYS_faccessat2, opath_fd, "", W_OK, AT_EMPTY_PATH | AT_EACCESS);
+	as_root();
+	return r == 0;
+}
+
+int caller_owns(uid_t uid)
+{
+	return caller_uid == 0 || uid == caller_uid;
+}
+
 int check_stageable(uint64_t id, int fd, const struct stat *st, const char *path)
 {
 	if (!S_ISREG(st->st_mode)) {
@@ -311,24 +351,6 @@ int check_stageable(uint64_t id, int fd, const struct stat *st, const char *path
 	return 0;
 }
 
-static uint64_t meminfo_kib(const char *key)
-{
-	FILE *f = fopen("/proc/meminfo", "re");
-	char line[256];
-	uint64_t v = 0;
-	size_t klen = strlen(key);
-	while (f && fgets(line, sizeof line, f))
-		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
-			v = strtoull(line + klen + 1, NULL, 10);
-			break;
-		}
-	if (f)
-		fclose(f);
-	return v;
-}
-uint64_t mem_available_bytes(void) { return meminfo_kib("MemAvailable") * 1024; }
-uint64_t mem_total_bytes(void) { return meminfo_kib("MemTotal") * 1024; }
-
 /* ---------- locks: mlock'd read-only mappings that die with this process ---------- */
 
 struct lock {
@@ -338,16 +360,24 @@ struct lock {
 	size_t len;
 	char path[HP_MAX_PATH + 1];
 };
-static struct lock locks[64];
+#define MAX_LOCKS 64
+static struct lock locks[MAX_LOCKS];
 static int nlocks;
 static uint64_t locked_bytes;
+
+uint64_t locks_ram_bytes(void)
+{
+	return locked_bytes;
+}
 
 static void verb_lock(const struct hp_request *r)
 {
 	const char *path = hp_str(r, "path");
 	uint64_t permille = hp_num(r, "limit-permille", 500);
+	uint64_t reserve = hp_num(r, "reserve", DEFAULT_RESERVE_BYTES);
 	struct stat st;
-	int ofd = open_path_as_caller(r->id, path, &st);
+	int fd = -1, ofd = open_path_as_caller(r->id, path, &st);
+	char what[HP_MAX_PATH + 16];
 	if (ofd < 0)
 		return;
 	if (check_stageable(r->id, ofd, &st, path) < 0)
@@ -357,20 +387,25 @@ static void verb_lock(const struct hp_request *r)
 			reply_ok(r->id, "bytes=%llu already=1", (unsigned long long)locks[i].len);
 			goto out;
 		}
+	if ((fd = reopen_for_read_as_caller(r->id, ofd, path)) < 0 || check_model_file(r->id, fd, (uint64_t)st.st_size, path) < 0)
+		goto out;
+	/* The client's own cap (a share of RAM) first, then what RAM can really spare. */
 	uint64_t limit = mem_total_bytes() / 1000 * permille;
-	if (nlocks == 64 || locked_bytes + (uint64_t)st.st_size > limit) {
+	if (nlocks == MAX_LOCKS || locked_bytes + (uint64_t)st.st_size > limit) {
 		char need[32], have[32];
 		fmt_gib(need, sizeof need, (uint64_t)st.st_size);
 		fmt_gib(have, sizeof have, limit > locked_bytes ? limit - locked_bytes : 0);
-		reply_err(r->id, "TOO_LARGE", NULL, "locking %s needs %s, %s left under the lock limit (%llu%% of RAM)",
-			  path, need, have, (unsigned long long)(permille / 10));
+		if (nlocks == MAX_LOCKS)
+			reply_err(r->id, "TOO_LARGE", NULL, "the helper holds %d locks already, the most it keeps; unlock some first", MAX_LOCKS);
+		else
+			reply_err(r->id, "TOO_LARGE", NULL, "locking %s needs %s, %s left under the lock limit (%llu%% of RAM)",
+				  path, need, have, (unsigned long long)(permille / 10));
 		goto out;
 	}
-	int fd = reopen_for_read_as_caller(r->id, ofd, path);
-	if (fd < 0)
+	snprintf(what, sizeof what, "locking %s", path);
+	if (ram_budget_check(r->id, what, (uint64_t)st.st_size, reserve) < 0)
 		goto out;
 	void *addr = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
 	if (addr == MAP_FAILED) {
 		reply_err(r->id, "IO", NULL, "cannot map %s: %s", path, strerror(errno));
 		goto out;
@@ -390,6 +425,8 @@ static void verb_lock(const struct hp_request *r)
 	locked_bytes += l->len;
 	reply_ok(r->id, "bytes=%llu locked-bytes=%llu", (unsigned long long)l->len, (unsigned long long)locked_bytes);
 out:
+	if (fd >= 0)
+		close(fd);
 	close(ofd);
 }
 
@@ -437,6 +474,16 @@ void locks_status(uint64_t id)
 struct cachestat_range { uint64_t off, len; };
 struct cachestat { uint64_t cache, dirty, writeback, evicted, recently_evicted; };
 
+int cached_pages(int fd, uint64_t off, uint64_t len, uint64_t *pages)
+{
+	struct cachestat_range range = { off, len };
+	struct cachestat cs;
+	if (syscall(451, fd, &range, &cs, 0) < 0)
+		return -1;
+	*pages = cs.cache;
+	return 0;
+}
+
 static void verb_residency(const struct hp_request *r)
 {
 	/* A token bucket (10/s, burst 20): enough for a UI poll of a model list, too slow to serve
@@ -462,6 +509,10 @@ static void verb_residency(const struct hp_request *r)
 		return;
 	if (check_stageable(r->id, ofd, &st, path) == 0) {
 		int fd = reopen_for_read_as_caller(r->id, ofd, path);
+		if (fd >= 0 && check_model_file(r->id, fd, (uint64_t)st.st_size, path) < 0) {
+			close(fd);
+			fd = -1;
+		}
 		if (fd >= 0) {
 			struct cachestat_range range = { 0, 0 };
 			struct cachestat cs;
@@ -472,8 +523,9 @@ static void verb_residency(const struct hp_request *r)
 					 (unsigned long long)st.st_size,
 					 (unsigned long long)(cs.cache * (uint64_t)sysconf(_SC_PAGESIZE)),
 					 (unsigned long long)(cs.dirty * (uint64_t)sysconf(_SC_PAGESIZE)));
-			close(fd);
 		}
+		if (fd >= 0)
+			close(fd);
 	}
 	close(ofd);
 }
@@ -499,51 +551,94 @@ static void verb_hello(const struct hp_request *r)
 static void verb_off(const struct hp_request *r)
 {
 	int failed = stage_off(r->id);
+	if (failed < 0)
+		return; /* another helper holds the journal: answered BUSY, nothing was undone */
 	int unlocked = locks_release_all();
 	int sysctl_failed = sysctl_revert_all(r->id);
 	stage_cleanup_base();
 	reply_ok(r->id, "failed=%d unlocked=%d sysctl-failed=%d", failed, unlocked, sysctl_failed);
 }
 
+static void verb_cancel(const struct hp_request *r)
+{
+	reply_err(r->id, "NOT_FOUND", NULL, "no request %llu is running", (unsigned long long)hp_num(r, "target", 0));
+}
+
+/* One handler per verb of protocol.h; a new verb adds its line here. */
+static void (*const handlers[V_COUNT])(const struct hp_request *) = {
+	[V_HELLO] = verb_hello,
+	[V_STATUS] = verb_status,
+	[V_STAGE] = verb_stage,
+	[V_UNSTAGE] = verb_unstage,
+	[V_OFF] = verb_off,
+	[V_LOCK] = verb_lock,
+	[V_UNLOCK] = verb_unlock,
+	[V_SYSCTL_GET] = verb_sysctl_get,
+	[V_SYSCTL_SET] = verb_sysctl_set,
+	[V_SYSCTL_PERSIST] = verb_sysctl_persist,
+	[V_RESIDENCY] = verb_residency,
+	[V_CANCEL] = verb_cancel,
+};
+
+/* Runs one parsed request; its one final line goes out after the verb returned (and is made up
+ * if a verb forgot it). Returns 1 when the answer was ok. */
+static int run_request(const struct hp_request *req)
+{
+	cur_id = req->id;
+	cur_final = cur_ok = 0;
+	busy_cancelled = 0;
+	if (handlers[req->verb])
+		handlers[req->verb](req);
+	if (!cur_final)
+		reply_err(req->id, "INTERNAL", NULL, "the helper gave no answer to %s", hp_verb_name(req->verb));
+	flush_deferred();
+	cur_id = 0;
+	return cur_ok;
+}
+
 static void handle_line(const char *line, size_t len)
 {
 	struct hp_request req;
 	char err[512];
-	if (hp_parse(line, len, &req, err, sizeof err) < 0) {
+	int parsed = hp_parse(line, len, &req, err, sizeof err) == 0;
+	if (busy_id) {
+		/* A line read while a verb runs. Its answer is written at once; one that reuses the
+		 * running request's id is answered with id 0, never with a second final line. */
+		uint64_t id = req.id == busy_id ? 0 : req.id;
+		if (!parsed)
+			reply_err(id, "BAD_INPUT", NULL, "%s", err);
+		else if (req.verb == V_CANCEL && hp_num(&req, "target", 0) == busy_id) {
+			busy_cancelled = 1;
+			reply_ok(id, "cancelled=%llu", (unsigned long long)busy_id);
+		} else
+			reply_err(id, "BUSY", NULL, "the helper is busy with request %llu; wait or cancel it", (unsigned long long)busy_id);
+		return;
+	}
+	if (!parsed) {
 		reply_err(req.id, "BAD_INPUT", NULL, "%s", err);
 		return;
 	}
-	if (busy_id) {
-		int was_deferring = deferring;
-		deferring = 0;
-		if (req.verb == V_CANCEL && hp_num(&req, "target", 0) == busy_id) {
-			busy_cancelled = 1;
-			reply_ok(req.id, "cancelled=%llu", (unsigned long long)busy_id);
-		} else {
-			reply_err(req.id, "BUSY", NULL, "the helper is busy with request %llu; wait or cancel it",
-				  (unsigned long long)busy_id);
-		}
-		deferring = was_deferring;
-		return;
+	run_request(&req);
+}
+
+/* The admin helper's one request (argv, so that no other process can change it once pkexec has
+ * asked for the password): a stage that may freeze another user's file. Exit 0 when staged. */
+static int run_once(const char *line)
+{
+	struct hp_request req;
+	char err[512];
+	cfg.allow_foreign = 1;
+	if (hp_parse(line, strlen(line), &req, err, sizeof err) < 0) {
+		reply_err(req.id, "BAD_INPUT", NULL, "%s", err);
+		return 1;
 	}
-	busy_cancelled = 0;
-	deferring = 1;
-	switch (req.verb) {
-	case V_HELLO: verb_hello(&req); break;
-	case V_STATUS: verb_status(&req); break;
-	case V_STAGE: verb_stage(&req); break;
-	case V_UNSTAGE: verb_unstage(&req); break;
-	case V_OFF: verb_off(&req); break;
-	case V_LOCK: verb_lock(&req); break;
-	case V_UNLOCK: verb_unlock(&req); break;
-	case V_SYSCTL_GET: verb_sysctl_get(&req); break;
-	case V_SYSCTL_SET: verb_sysctl_set(&req); break;
-	case V_SYSCTL_PERSIST: verb_sysctl_persist(&req); break;
-	case V_RESIDENCY: verb_residency(&req); break;
-	case V_CANCEL: reply_err(req.id, "NOT_FOUND", NULL, "no request %llu is running", (unsigned long long)hp_num(&req, "target", 0)); break;
-	case V_COUNT: break;
+	if (req.verb != V_STAGE) {
+		reply_err(req.id, "BAD_INPUT", NULL, "the admin helper only stages files of other users; %s goes to the session helper",
+			  hp_verb_name(req.verb));
+		return 1;
 	}
-	flush_deferred();
+	stage_reconcile();
+	return run_request(&req) ? 0 : 1;
 }
 
 static void on_term(int sig)
@@ -570,6 +665,7 @@ static void set_paths(const char *base)
 	snprintf(cfg.ram, sizeof cfg.ram, "%s/ram", base);
 	snprintf(cfg.journal, sizeof cfg.journal, "%s/journal", base);
 	snprintf(cfg.sysctl_saved, sizeof cfg.sysctl_saved, "%s/sysctl", base);
+	snprintf(cfg.lock_dir, sizeof cfg.lock_dir, "%s-lock", base);
 }
 
 int main(int argc, char **argv)
@@ -581,6 +677,7 @@ int main(int argc, char **argv)
 	/* Who we act for: pkexec and sudo set these themselves and a user cannot forge them
 	 * through either; anything else that starts us is root already. */
 	uid_t uid = 0;
+	const char *once = NULL;
 	const char *pk = getenv("PKEXEC_UID"), *su = getenv("SUDO_UID");
 	if (pk ? parse_uid_env(pk, &uid) < 0 : su ? parse_uid_env(su, &uid) < 0 : 0) {
 		fprintf(stderr, "hearth-helper: PKEXEC_UID/SUDO_UID is not a uid\n");
@@ -598,6 +695,8 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "--test-proc-sys") == 0) snprintf(cfg.proc_sys, sizeof cfg.proc_sys, "%s", argv[i + 1]);
 		else if (strcmp(argv[i], "--test-sysctl-d") == 0) snprintf(cfg.sysctl_d, sizeof cfg.sysctl_d, "%s", argv[i + 1]);
 		else if (strcmp(argv[i], "--test-tmpfs-short") == 0) cfg.test_tmpfs_short_bytes = strtoull(argv[i + 1], NULL, 10);
+		else if (strcmp(argv[i], "--test-uid") == 0) uid = (uid_t)strtoul(argv[i + 1], NULL, 10);
+		else if (strcmp(argv[i], "--test-once") == 0) once = argv[i + 1]; /* as hearth-helper-admin */
 		else {
 			fprintf(stderr, "hearth-helper: unknown option %s\n", argv[i]);
 			return 2;
@@ -607,6 +706,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hearth-helper: options come in pairs\n");
 		return 2;
 	}
+#elif defined(HEARTH_ADMIN)
+	if (argc != 2) {
+		fprintf(stderr, "hearth-helper-admin: takes one request: ID stage path=PATH\n");
+		return 2;
+	}
+	once = argv[1];
 #else
 	(void)argv;
 	if (argc != 1) {
@@ -638,6 +743,8 @@ int main(int argc, char **argv)
 		return 2;
 	set_caller(uid);
 	as_root();
+	if (once)
+		return run_once(once);
 
 	/* A previous helper may have died mid-stage: roll half-made stages back, keep finished ones. */
 	stage_reconcile();

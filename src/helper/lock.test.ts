@@ -2,19 +2,18 @@
 // helper's own VmLck (the kernel's count of what that process has mlock'd), unlock and off
 // give it back, and residency agrees with fincore.
 import { execFileSync } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { HearthError } from '../shared/api'
 import type { HelperClient } from '../main/helper-client'
-import { buildHelper, openNamespace, refusal, type Namespace } from '../../test/support/helper-harness'
+import { buildHelper, ggufBytes, openNamespace, refusal, sparseGguf, type Namespace } from '../../test/support/helper-harness'
 
 const MiB = 1024 * 1024
 
 function makeFile(dir: string, name: string, bytes: number): string {
   const path = join(dir, name)
-  writeFileSync(path, randomBytes(bytes), { mode: 0o644 })
+  writeFileSync(path, ggufBytes(bytes), { mode: 0o644 })
   execFileSync('sync', [path]) // dirty pages would survive the evict
   evict(path)
   return path
@@ -74,8 +73,7 @@ describe('lock and unlock', () => {
     ns = await openNamespace()
     const memTotalBytes = Number(/^MemTotal:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'))![1]) * 1024
     // Sparse: 2% of RAM in size, nothing on disk; the 1% cap refuses it from its size alone.
-    const big = join(ns.dir, 'big.gguf')
-    execFileSync('truncate', ['-s', String(Math.ceil(memTotalBytes / 50)), big])
+    const big = sparseGguf(join(ns.dir, 'big.gguf'), Math.ceil(memTotalBytes / 50))
     const h = ns.helper()
     const e = await refusal(h.request('lock', { path: big, 'limit-permille': '10' }))
     expect(e.code).toBe('TOO_LARGE')

@@ -18,14 +18,17 @@ struct hp_param {
 static const struct hp_param p_none[] = { END };
 static const struct hp_param p_hello[] = {
 	{ "version", T_U64, 0, 1, 1000 }, { "uid", T_U64, 0, 0, 4294967294ULL }, END };
-/* reserve: RAM kept free, never below 256 MiB whatever the client asks, so the helper cannot be
- * told to fill memory to the last page. */
+/* reserve: RAM the client asks to keep free. Any value parses; the helper raises it to its own
+ * floor (budget.c), so a client can ask for more headroom, never for less. */
 static const struct hp_param p_stage[] = {
-	{ "path", T_PATH, 1, 0, 0 }, { "reserve", T_U64, 0, 256 * MiB, 1ULL << 50 }, END };
+	{ "path", T_PATH, 1, 0, 0 }, { "reserve", T_U64, 0, 0, 1ULL << 50 }, END };
 static const struct hp_param p_unstage[] = {
 	{ "path", T_PATH, 1, 0, 0 }, { "lazy", T_BOOL, 0, 0, 1 }, END };
+/* limit-permille: a further cap the client may set on what this helper locks, as a share of
+ * MemTotal; the MemAvailable bound (budget.c) applies whatever it says. */
 static const struct hp_param p_lock[] = {
-	{ "path", T_PATH, 1, 0, 0 }, { "limit-permille", T_U64, 0, 10, 750 }, END };
+	{ "path", T_PATH, 1, 0, 0 }, { "limit-permille", T_U64, 0, 10, 750 },
+	{ "reserve", T_U64, 0, 0, 1ULL << 50 }, END };
 static const struct hp_param p_path[] = { { "path", T_PATH, 1, 0, 0 }, END };
 static const struct hp_param p_sysctl_get[] = { { "key", T_SYSCTL_KEY, 1, 0, 0 }, END };
 static const struct hp_param p_sysctl_set[] = {
@@ -70,6 +73,16 @@ const struct hp_sysctl_key *hp_sysctl_find(const char *name)
 const char *hp_verb_name(enum hp_verb v)
 {
 	return v < V_COUNT ? verbs[v].name : "?";
+}
+
+/* The verbs' names, space-separated, for the unknown-verb message. */
+static const char *verb_list(void)
+{
+	static char list[512];
+	if (!list[0])
+		for (int v = 0; v < V_COUNT; v++)
+			snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", v ? " " : "", verbs[v].name);
+	return list;
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, const char *a)
@@ -139,19 +152,27 @@ static const struct hp_param *find_param(const struct hp_param *ps, const char *
 	return NULL;
 }
 
+uint64_t hp_leading_id(const char *line, size_t len)
+{
+	const char *sp = memchr(line, ' ', len);
+	size_t idlen = sp ? (size_t)(sp - line) : len;
+	uint64_t id;
+	if (idlen <= 16 && parse_u64(line, idlen, &id) == 0 && id > 0 && id <= HP_MAX_ID)
+		return id;
+	return 0;
+}
+
 int hp_parse(const char *line, size_t len, struct hp_request *req, char *err, size_t errlen)
 {
 	memset(req, 0, offsetof(struct hp_request, store));
 	if (len > 0 && line[len - 1] == '\n')
 		len--;
 	/* The id first, so that even a malformed request's error names it. */
-	const char *sp = memchr(line, ' ', len);
-	size_t idlen = sp ? (size_t)(sp - line) : len;
-	uint64_t early;
-	if (idlen <= 16 && parse_u64(line, idlen, &early) == 0 && early > 0 && early <= HP_MAX_ID)
-		req->id = early;
-	if (len + 1 > HP_MAX_LINE)
-		return fail(err, errlen, "request line is longer than %s bytes", "8192");
+	req->id = hp_leading_id(line, len);
+	if (len + 1 > HP_MAX_LINE) {
+		snprintf(err, errlen, "request line is longer than %d bytes", HP_MAX_LINE);
+		return -1;
+	}
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)line[i];
 		if (c == 0)
@@ -187,7 +208,7 @@ int hp_parse(const char *line, size_t len, struct hp_request *req, char *err, si
 		if (strlen(verbs[v].name) == tlen[1] && memcmp(verbs[v].name, tok[1], tlen[1]) == 0)
 			verb = v;
 	if (verb < 0)
-		return fail(err, errlen, "unknown verb; known: hello status stage unstage off lock unlock sysctl-get sysctl-set sysctl-persist residency cancel%s", NULL);
+		return fail(err, errlen, "unknown verb; known: %s", verb_list());
 	req->verb = (enum hp_verb)verb;
 	const struct hp_param *params = verbs[verb].params;
 

@@ -7,17 +7,21 @@
  *
  * Raw lines carry printable ASCII only; every other byte in a value (space, '%', '=', UTF-8 …)
  * is percent-encoded (%XX). A decoded value may not contain NUL. Lines are at most
- * HP_MAX_LINE bytes including the newline. */
+ * HP_MAX_LINE bytes including the newline: room for a PATH_MAX path encoded byte by byte
+ * (3 x 4095) and the other fields, so every valid path fits. A longer line is answered with the
+ * id it starts with (or 0 when it starts with none). */
 #ifndef HEARTH_PROTOCOL_H
 #define HEARTH_PROTOCOL_H
 #include <stddef.h>
 #include <stdint.h>
 
-#define HP_MAX_LINE 8192
+#define HP_MAX_LINE 16384
 #define HP_MAX_FIELDS 8
 #define HP_MAX_PATH 4095
 #define HP_MAX_ID 9007199254740991ULL /* 2^53-1: survives a JavaScript number */
 
+/* To add a verb: a value here, its name and parameters in protocol.c's verbs[], and its
+ * handler in helper.c's handlers[]. */
 enum hp_verb {
 	V_HELLO, V_STATUS, V_STAGE, V_UNSTAGE, V_OFF, V_LOCK, V_UNLOCK,
 	V_SYSCTL_GET, V_SYSCTL_SET, V_SYSCTL_PERSIST, V_RESIDENCY, V_CANCEL, V_COUNT
@@ -49,6 +53,9 @@ const struct hp_sysctl_key *hp_sysctl_find(const char *name);
 
 /* 0 on success; -1 with a message for people in err (the request's id is kept when parsed). */
 int hp_parse(const char *line, size_t len, struct hp_request *req, char *err, size_t errlen);
+/* The request id a line starts with (its first token, when that is a valid id), else 0: lets
+ * the helper answer even a line it will not parse (too long) under the request's own id. */
+uint64_t hp_leading_id(const char *line, size_t len);
 const char *hp_verb_name(enum hp_verb v);
 const struct hp_field *hp_find(const struct hp_request *req, const char *key);
 const char *hp_str(const struct hp_request *req, const char *key);

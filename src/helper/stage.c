@@ -1,24 +1,27 @@
-/* Staging: copy a file into the helper's tmpfs and bind-mount the copy, read-only, over that
- * exact inode. A journal record per stage (written before the copy exists, removed after the copy
- * is gone) lets a restarted helper tell half-made stages (rolled back) from finished ones (kept),
- * against /proc/self/mountinfo. The original file is only ever opened for reading. */
+/* Staging: copy a model file into the helper's tmpfs and bind-mount the copy, read-only, over
+ * that exact inode. A journal record per stage (journal.c; written before the copy exists,
+ * removed after the copy is gone) lets a restarted helper tell half-made stages (rolled back)
+ * from finished ones (kept), against /proc/self/mountinfo. The original file is only ever
+ * opened for reading. Each record names the caller it was made for: a user sees and undoes
+ * their own stages, root all of them. */
 #define _GNU_SOURCE
-#include "helper.h"
-#include <ctype.h>
+#include "journal.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/limits.h>
 #include <linux/openat2.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/sendfile.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,18 +30,7 @@
 #endif
 #define CHUNK_BYTES (8u << 20)
 #define HUGE_BYTES (2ull << 20)
-
-struct rec {
-	unsigned seq;
-	char state[16]; /* copying → verified → mounted → unstaging */
-	char path[HP_MAX_PATH + 1];
-	uint64_t dev, ino, bytes, copy_dev, copy_ino, mnt;
-};
-
-struct bind {
-	uint64_t mnt;
-	char mountpoint[HP_MAX_PATH + 1];
-};
+#define LOCK_WAIT_MS 2000
 
 static double now_ms(void)
 {
@@ -47,211 +39,14 @@ static double now_ms(void)
 	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
-/* ---------- one lock for every helper that shares this base ---------- */
-
-/* Held across each stage/unstage/off/reconcile so that two helpers (the app's and a `sudo
- * hearth` CLI's) never take each other's in-flight stage for a crashed one. It is taken on the
- * base's parent directory so that removing the base when nothing is staged leaves nothing. */
-static int lock_fd = -1;
-static int take_lock(void)
+static void reply_lock_busy(uint64_t id)
 {
-	char parent[sizeof cfg.base];
-	snprintf(parent, sizeof parent, "%s", cfg.base);
-	char *slash = strrchr(parent, '/');
-	if (slash == parent)
-		slash[1] = 0;
-	else if (slash)
-		*slash = 0;
-	lock_fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		if (lock_fd >= 0)
-			close(lock_fd);
-		lock_fd = -1;
-		return -1;
-	}
-	return 0;
-}
-static void drop_lock(void)
-{
-	if (lock_fd >= 0)
-		close(lock_fd);
-	lock_fd = -1;
-}
-
-/* ---------- journal ---------- */
-
-static void pct_decode(const char *in, char *out, size_t outlen)
-{
-	size_t n = 0;
-	for (; *in && n + 1 < outlen; in++) {
-		unsigned v;
-		if (*in == '%' && isxdigit((unsigned char)in[1]) && isxdigit((unsigned char)in[2]) &&
-		    sscanf(in + 1, "%2x", &v) == 1 && v) {
-			out[n++] = (char)v;
-			in += 2;
-		} else {
-			out[n++] = *in;
-		}
-	}
-	out[n] = 0;
-}
-
-static int rec_write(const struct rec *r)
-{
-	char tmp[400], fin[400];
-	snprintf(tmp, sizeof tmp, "%s/%u.tmp", cfg.journal, r->seq);
-	snprintf(fin, sizeof fin, "%s/%u.rec", cfg.journal, r->seq);
-	FILE *f = fopen(tmp, "wxe");
-	if (!f)
-		return -1;
-	fprintf(f, "state=%s\npath=%s\ndev=%llu\nino=%llu\nbytes=%llu\ncopy-dev=%llu\ncopy-ino=%llu\nmnt=%llu\n",
-		r->state, enc(r->path), (unsigned long long)r->dev, (unsigned long long)r->ino,
-		(unsigned long long)r->bytes, (unsigned long long)r->copy_dev, (unsigned long long)r->copy_ino,
-		(unsigned long long)r->mnt);
-	if (fclose(f) != 0 || rename(tmp, fin) != 0) {
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
-}
-
-static int rec_read(unsigned seq, struct rec *r)
-{
-	char fn[400], line[3 * HP_MAX_PATH + 64];
-	snprintf(fn, sizeof fn, "%s/%u.rec", cfg.journal, seq);
-	FILE *f = fopen(fn, "re");
-	if (!f)
-		return -1;
-	memset(r, 0, sizeof *r);
-	r->seq = seq;
-	while (fgets(line, sizeof line, f)) {
-		line[strcspn(line, "\n")] = 0;
-		char *eq = strchr(line, '=');
-		if (!eq)
-			continue;
-		*eq++ = 0;
-		unsigned long long v = strtoull(eq, NULL, 10);
-		if (!strcmp(line, "state")) snprintf(r->state, sizeof r->state, "%s", eq);
-		else if (!strcmp(line, "path")) pct_decode(eq, r->path, sizeof r->path);
-		else if (!strcmp(line, "dev")) r->dev = v;
-		else if (!strcmp(line, "ino")) r->ino = v;
-		else if (!strcmp(line, "bytes")) r->bytes = v;
-		else if (!strcmp(line, "copy-dev")) r->copy_dev = v;
-		else if (!strcmp(line, "copy-ino")) r->copy_ino = v;
-		else if (!strcmp(line, "mnt")) r->mnt = v;
-	}
-	fclose(f);
-	return 0;
-}
-
-static void rec_remove(unsigned seq)
-{
-	char fn[400];
-	snprintf(fn, sizeof fn, "%s/%u.rec", cfg.journal, seq);
-	unlink(fn);
-}
-
-/* The journal's sequence numbers, ascending; returns how many (at most max). */
-static int rec_list(unsigned *seqs, int max)
-{
-	DIR *d = opendir(cfg.journal);
-	int n = 0;
-	struct dirent *e;
-	while (d && (e = readdir(d)) && n < max) {
-		char *end;
-		unsigned long v = strtoul(e->d_name, &end, 10);
-		if (end != e->d_name && !strcmp(end, ".rec"))
-			seqs[n++] = (unsigned)v;
-		else if (end != e->d_name && !strcmp(end, ".tmp"))
-			unlinkat(dirfd(d), e->d_name, 0); /* a record half-written when a helper died */
-	}
-	if (d)
-		closedir(d);
-	for (int i = 1; i < n; i++)
-		for (int j = i; j > 0 && seqs[j - 1] > seqs[j]; j--) {
-			unsigned t = seqs[j];
-			seqs[j] = seqs[j - 1];
-			seqs[j - 1] = t;
-		}
-	return n;
-}
-
-/* ---------- mountinfo ---------- */
-
-static void unescape_octal(char *s)
-{
-	char *o = s;
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
-			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 3;
-		} else {
-			*o++ = *s;
-		}
-	}
-	*o = 0;
-}
-
-/* Finds the helper's tmpfs (the last mount on cfg.ram) and, when want_root is given, the
- * mount of that tmpfs whose root is want_root (a bind of one copy). */
-static int mountinfo_find(unsigned *ram_maj, unsigned *ram_min, const char *want_root, struct bind *out)
-{
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char *line = NULL;
-	size_t cap = 0;
-	int found_ram = 0, found_bind = 0;
-	static char root[3 * HP_MAX_PATH + 8], mp[3 * HP_MAX_PATH + 8];
-	unsigned rmaj = 0, rmin = 0;
-	/* Candidate binds; only those on the ram tmpfs count, known once the whole file is read. */
-	static struct bind cands[64];
-	unsigned cmaj[64], cmin[64];
-	int nc = 0;
-	while (f && getline(&line, &cap, f) > 0) {
-		unsigned long long id, parent;
-		unsigned maj, min;
-		if (strlen(line) >= sizeof root || sscanf(line, "%llu %llu %u:%u %s %s", &id, &parent, &maj, &min, root, mp) != 6)
-			continue;
-		unescape_octal(root);
-		unescape_octal(mp);
-		if (!strcmp(mp, cfg.ram)) {
-			found_ram = 1;
-			rmaj = maj;
-			rmin = min;
-		} else if (want_root && !strcmp(root, want_root) && nc < 64) {
-			cands[nc].mnt = id;
-			snprintf(cands[nc].mountpoint, sizeof cands[nc].mountpoint, "%s", mp);
-			cmaj[nc] = maj;
-			cmin[nc++] = min;
-		}
-	}
-	free(line);
-	if (f)
-		fclose(f);
-	if (!found_ram)
-		return 0;
-	if (ram_maj) *ram_maj = rmaj;
-	if (ram_min) *ram_min = rmin;
-	for (int i = 0; i < nc; i++)
-		if (cmaj[i] == rmaj && cmin[i] == rmin) {
-			if (out)
-				*out = cands[i];
-			found_bind = 1;
-		}
-	return found_bind ? 2 : 1;
-}
-
-static int ram_mounted(dev_t *dev)
-{
-	unsigned maj, min;
-	if (mountinfo_find(&maj, &min, NULL, NULL) < 1)
-		return 0;
-	if (dev)
-		*dev = makedev(maj, min);
-	return 1;
+	reply_err(id, "BUSY", NULL, "another hearth-helper is changing stages; retry when it finishes");
 }
 
 /* ---------- holders: processes with the copy open or mapped, matched by dev+ino ---------- */
 
+/* ino 0: any file on dev (one scan answers "nobody holds any copy" for off's many stages). */
 static int find_holders(dev_t dev, ino_t ino, char *out, size_t outlen)
 {
 	DIR *proc = opendir("/proc");
@@ -274,7 +69,7 @@ static int find_holders(dev_t dev, ino_t ino, char *out, size_t outlen)
 			if (fe->d_name[0] == '.')
 				continue;
 			snprintf(p, sizeof p, "/proc/%ld/fd/%s", pid, fe->d_name);
-			held = stat(p, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+			held = stat(p, &st) == 0 && st.st_dev == dev && (!ino || st.st_ino == ino);
 		}
 		if (fds)
 			closedir(fds);
@@ -284,7 +79,7 @@ static int find_holders(dev_t dev, ino_t ino, char *out, size_t outlen)
 			unsigned maj, min;
 			unsigned long long inode;
 			if (sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &min, &inode) == 3)
-				held = makedev(maj, min) == dev && inode == ino;
+				held = makedev(maj, min) == dev && (!ino || inode == ino);
 		}
 		if (maps)
 			fclose(maps);
@@ -307,74 +102,82 @@ static int find_holders(dev_t dev, ino_t ino, char *out, size_t outlen)
 	return n;
 }
 
-/* Detaches the mount with id mnt that sits on mountpoint, going through an fd so that a path
- * swapped meanwhile (a symlink, a renamed folder) can never redirect the umount elsewhere. */
-static int detach_verified(const char *mountpoint, uint64_t mnt)
+/* An O_PATH fd on the mount with id mnt at mountpoint, or -errno: the path is opened without
+ * following links and the mount id checked, so a path swapped meanwhile (a symlink, a renamed
+ * folder) can never redirect the unmount elsewhere. */
+static int open_mount(const struct bind *b, uint64_t mnt)
 {
+	if (b->long_mountpoint)
+		return -ENAMETOOLONG;
 	struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
-	int fd = (int)syscall(SYS_openat2, AT_FDCWD, mountpoint, &how, sizeof how);
+	int fd = (int)syscall(SYS_openat2, AT_FDCWD, b->mountpoint, &how, sizeof how);
 	if (fd < 0)
-		return errno;
+		return -errno;
 	struct statx sx;
 	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) < 0 || !(sx.stx_mask & STATX_MNT_ID) || sx.stx_mnt_id != mnt) {
 		close(fd);
-		return ESTALE;
+		return -ESTALE;
 	}
+	return fd;
+}
+
+/* Detaches the mount an fd from open_mount (or a verified caller path) sits on. */
+static int detach_fd(int fd)
+{
 	char p[64];
 	snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
-	int r = umount2(p, MNT_DETACH);
-	int e = errno;
-	close(fd);
-	return r < 0 ? e : 0;
+	return umount2(p, MNT_DETACH) < 0 ? errno : 0;
 }
 
 /* ---------- the tmpfs ---------- */
 
-static int mkdir_private(const char *p)
-{
-	if (mkdir(p, 0700) < 0 && errno != EEXIST)
-		return -1;
-	struct stat st;
-	/* Refuse a base someone else prepared: it must be root's own directory, not a link. */
-	if (lstat(p, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022))
-		return errno = EPERM, -1;
-	return 0;
-}
-
-static uint64_t tmpfs_used_bytes(uint64_t *size_bytes)
+uint64_t stage_ram_bytes(void)
 {
 	struct statvfs sv;
-	if (statvfs(cfg.ram, &sv) < 0)
+	if (ram_mounted(NULL) != 1 || statvfs(cfg.ram, &sv) < 0)
 		return 0;
-	if (size_bytes)
-		*size_bytes = (uint64_t)sv.f_blocks * sv.f_frsize;
 	return (uint64_t)(sv.f_blocks - sv.f_bfree) * sv.f_frsize;
 }
+
+static uint64_t tmpfs_size_bytes(void)
+{
+	struct statvfs sv;
+	return statvfs(cfg.ram, &sv) < 0 ? 0 : (uint64_t)sv.f_blocks * sv.f_frsize;
+}
+
+/* No noexec: a bind carries its mount's flags onto the file it covers, and a staged file must
+ * behave as the original did. nosuid and nodev: nothing staged needs them. */
+#define RAM_FLAGS (MS_NOSUID | MS_NODEV)
 
 /* Mounts the tmpfs, or grows it by remount, so that need_bytes more fit. */
 static int ram_grow(uint64_t id, uint64_t need_bytes)
 {
-	if (mkdir_private(cfg.base) < 0 || mkdir_private(cfg.journal) < 0 || mkdir_private(cfg.ram) < 0) {
+	if (mkdir_private(cfg.base, 022) < 0 || mkdir_private(cfg.journal, 022) < 0 || mkdir_private(cfg.ram, 022) < 0) {
 		reply_err(id, "INTERNAL", NULL, "cannot prepare %s: %s", cfg.base, strerror(errno));
 		return -1;
 	}
 	int mounted = ram_mounted(NULL);
-	uint64_t size = (mounted ? tmpfs_used_bytes(NULL) : 0) + need_bytes;
+	if (mounted < 0) {
+		reply_err(id, "INTERNAL", NULL, "cannot read /proc/self/mountinfo; nothing was staged");
+		return -1;
+	}
+	uint64_t size = (mounted ? stage_ram_bytes() : 0) + need_bytes;
 	size = size > cfg.test_tmpfs_short_bytes + 4096 ? size - cfg.test_tmpfs_short_bytes : 4096;
 	char opts[128];
-	unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	int r;
 	if (!mounted) {
-		/* huge=always: 2 MiB pages make the copy about 1.6x faster (FACTS.md). */
-		snprintf(opts, sizeof opts, "size=%llu,mode=0700,huge=always", (unsigned long long)size);
-		r = mount("hearth", cfg.ram, "tmpfs", flags, opts);
+		/* huge=within_size: 2 MiB pages wherever a whole one lies inside the file (a model's
+		 * bulk: the copy runs faster, FACTS.md), small pages for the rest, so many small
+		 * files do not take 2 MiB each. */
+		snprintf(opts, sizeof opts, "size=%llu,mode=0700,huge=within_size", (unsigned long long)size);
+		r = mount("hearth", cfg.ram, "tmpfs", RAM_FLAGS, opts);
 		if (r < 0 && errno == EINVAL) {
 			snprintf(opts, sizeof opts, "size=%llu,mode=0700", (unsigned long long)size);
-			r = mount("hearth", cfg.ram, "tmpfs", flags, opts);
+			r = mount("hearth", cfg.ram, "tmpfs", RAM_FLAGS, opts);
 		}
 	} else {
 		snprintf(opts, sizeof opts, "size=%llu", (unsigned long long)size);
-		r = mount(NULL, cfg.ram, NULL, MS_REMOUNT | flags, opts);
+		r = mount(NULL, cfg.ram, NULL, MS_REMOUNT | RAM_FLAGS, opts);
 	}
 	if (r < 0) {
 		reply_err(id, "INTERNAL", NULL, "cannot %s the RAM disk at %s: %s", mounted ? "grow" : "mount", cfg.ram, strerror(errno));
@@ -386,19 +189,23 @@ static int ram_grow(uint64_t id, uint64_t need_bytes)
 /* Shrinks the tmpfs to what it holds, or removes it and the base when nothing is left. */
 void stage_cleanup_base(void)
 {
-	unsigned seqs[1];
-	if (ram_mounted(NULL)) {
-		if (rec_list(seqs, 1) > 0) {
+	int n;
+	free(rec_list(&n));
+	int mounted = ram_mounted(NULL);
+	if (n < 0 || mounted < 0)
+		return;
+	if (mounted) {
+		if (n > 0) {
 			char opts[64];
-			uint64_t used = tmpfs_used_bytes(NULL);
+			uint64_t used = stage_ram_bytes();
 			snprintf(opts, sizeof opts, "size=%llu", (unsigned long long)(used > 4096 ? used : 4096));
-			mount(NULL, cfg.ram, NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC, opts);
+			mount(NULL, cfg.ram, NULL, MS_REMOUNT | RAM_FLAGS, opts);
 			return;
 		}
 		if (umount2(cfg.ram, UMOUNT_NOFOLLOW) < 0)
 			umount2(cfg.ram, MNT_DETACH | UMOUNT_NOFOLLOW);
 	}
-	if (rec_list(seqs, 1) > 0)
+	if (n > 0)
 		return;
 	rmdir(cfg.ram);
 	rmdir(cfg.journal);
@@ -408,11 +215,6 @@ void stage_cleanup_base(void)
 
 /* ---------- reconcile ---------- */
 
-static void copy_name(unsigned seq, char *out, size_t n, int with_slash)
-{
-	snprintf(out, n, "%ss%u", with_slash ? "/" : "", seq);
-}
-
 static void remove_copy(unsigned seq)
 {
 	char p[400];
@@ -420,20 +222,26 @@ static void remove_copy(unsigned seq)
 	unlink(p);
 }
 
+static int is_finished(const struct rec *r)
+{
+	return !strcmp(r->state, "verified") || !strcmp(r->state, "mounted") || !strcmp(r->state, "unstaging");
+}
+
+/* Keeps finished stages whose bind is there, rolls back what is really not mounted, and leaves
+ * alone whatever it cannot see clearly. */
 static void reconcile_locked(void)
 {
-	unsigned seqs[1024];
-	int n = rec_list(seqs, 1024);
+	int n;
+	unsigned *seqs = rec_list(&n);
 	for (int i = 0; i < n; i++) {
 		struct rec r;
 		struct bind b;
-		char root[32];
 		if (rec_read(seqs[i], &r) < 0)
 			continue;
-		copy_name(r.seq, root, sizeof root, 1);
-		int bound = mountinfo_find(NULL, NULL, root, &b) == 2;
-		int finished = !strcmp(r.state, "verified") || !strcmp(r.state, "mounted") || !strcmp(r.state, "unstaging");
-		if (bound && finished) {
+		int bound = find_bind(&r, &b);
+		if (bound < 0)
+			continue;
+		if (bound && is_finished(&r)) {
 			/* A finished stage (the copy was verified before it was mounted): keep it. An
 			 * interrupted unstage is kept too; asking again finishes it. */
 			if (strcmp(r.state, "mounted") || r.mnt != b.mnt) {
@@ -443,24 +251,30 @@ static void reconcile_locked(void)
 			}
 			continue;
 		}
-		if (bound)
-			detach_verified(b.mountpoint, b.mnt);
+		if (bound) {
+			int fd = open_mount(&b, b.mnt);
+			int e = fd < 0 ? -fd : detach_fd(fd);
+			if (fd >= 0)
+				close(fd);
+			if (e)
+				continue; /* still mounted: keep the record so that it can be undone later */
+		}
 		remove_copy(r.seq);
 		rec_remove(r.seq);
 	}
+	free(seqs);
 	/* Copies that lost their record (none by construction) and are not mounted: delete. */
-	DIR *d = opendir(cfg.ram);
+	dev_t ram_dev;
+	DIR *d = ram_mounted(&ram_dev) == 1 ? opendir(cfg.ram) : NULL;
 	struct dirent *e;
 	while (d && (e = readdir(d))) {
-		char *end;
+		char *end, fn[400];
+		struct stat st;
 		if (e->d_name[0] != 's')
 			continue;
 		unsigned long seq = strtoul(e->d_name + 1, &end, 10);
-		char fn[400], root[32];
-		struct stat st;
 		snprintf(fn, sizeof fn, "%s/%lu.rec", cfg.journal, seq);
-		copy_name((unsigned)seq, root, sizeof root, 1);
-		if (!*end && stat(fn, &st) < 0 && mountinfo_find(NULL, NULL, root, NULL) != 2)
+		if (!*end && seq <= UINT_MAX && stat(fn, &st) < 0 && errno == ENOENT && copy_bound((unsigned)seq, ram_dev) == 0)
 			unlinkat(dirfd(d), e->d_name, 0);
 	}
 	if (d)
@@ -470,42 +284,46 @@ static void reconcile_locked(void)
 
 void stage_reconcile(void)
 {
-	if (take_lock() < 0)
+	if (journal_lock(0, 0) < 0)
 		return; /* another helper is at work; it keeps the journal straight */
 	reconcile_locked();
-	drop_lock();
+	journal_unlock();
 }
 
 /* ---------- verbs ---------- */
 
 void verb_status(const struct hp_request *r)
 {
-	unsigned seqs[1024];
-	if (take_lock() == 0) {
+	if (journal_lock(0, 0) == 0) {
 		reconcile_locked();
-		drop_lock();
+		journal_unlock();
 	}
-	int n = rec_list(seqs, 1024);
+	int n, mine = 0;
+	unsigned *seqs = rec_list(&n);
 	uint64_t staged = 0;
 	for (int i = 0; i < n; i++) {
 		struct rec rc;
 		struct bind b;
-		char root[32];
-		if (rec_read(seqs[i], &rc) < 0)
+		if (rec_read(seqs[i], &rc) < 0 || !caller_owns(rc.uid))
 			continue;
-		copy_name(rc.seq, root, sizeof root, 1);
-		int bound = mountinfo_find(NULL, NULL, root, &b) == 2;
+		int bound = find_bind(&rc, &b) == 1;
 		staged += rc.bytes;
-		reply_line(r->id, "item", "stage path=%s staged-at=%s bytes=%llu state=%s mnt=%llu copy=s%u copy-dev=%llu copy-ino=%llu",
+		mine++;
+		reply_line(r->id, "item", "stage path=%s staged-at=%s bytes=%llu state=%s mnt=%llu copy=s%u copy-dev=%llu copy-ino=%llu uid=%u",
 			   enc(rc.path), enc(bound ? b.mountpoint : ""), (unsigned long long)rc.bytes, rc.state,
-			   (unsigned long long)rc.mnt, rc.seq, (unsigned long long)rc.copy_dev, (unsigned long long)rc.copy_ino);
+			   (unsigned long long)rc.mnt, rc.seq, (unsigned long long)rc.copy_dev, (unsigned long long)rc.copy_ino,
+			   (unsigned)rc.uid);
 	}
+	free(seqs);
 	locks_status(r->id);
 	sysctl_status(r->id);
-	uint64_t size = 0, used = ram_mounted(NULL) ? tmpfs_used_bytes(&size) : 0;
-	reply_ok(r->id, "stages=%d staged-bytes=%llu tmpfs-size-bytes=%llu tmpfs-used-bytes=%llu mem-available-bytes=%llu mem-total-bytes=%llu base=%s",
-		 n, (unsigned long long)staged, (unsigned long long)size, (unsigned long long)used,
-		 (unsigned long long)mem_available_bytes(), (unsigned long long)mem_total_bytes(), enc(cfg.base));
+	struct ram_budget bud;
+	ram_budget(0, &bud);
+	int mounted = ram_mounted(NULL) == 1;
+	reply_ok(r->id, "stages=%d staged-bytes=%llu tmpfs-size-bytes=%llu tmpfs-used-bytes=%llu mem-available-bytes=%llu mem-total-bytes=%llu reserve-floor-bytes=%llu max-stages=%d base=%s",
+		 mine, (unsigned long long)staged, (unsigned long long)(mounted ? tmpfs_size_bytes() : 0),
+		 (unsigned long long)bud.staged, (unsigned long long)bud.mem_available, (unsigned long long)bud.mem_total,
+		 (unsigned long long)bud.floor, MAX_STAGES, enc(cfg.base));
 }
 
 static int copy_verify(const struct hp_request *r, int src, int dst, char *map, uint64_t size, const char *path)
@@ -571,7 +389,100 @@ static int copy_verify(const struct hp_request *r, int src, int dst, char *map, 
 		if (size <= sizeof cmp)
 			break;
 	}
-	(void)dst;
+	return 0;
+}
+
+static const char *xattr_kind(const char *name)
+{
+	if (!strncmp(name, "system.posix_acl_", 17))
+		return "an ACL";
+	if (!strncmp(name, "security.", 9))
+		return "a security label";
+	return "an extended attribute";
+}
+
+/* ACLs, security labels and other extended attributes go onto the copy as they are on the
+ * original (tmpfs holds security.*, trusted.*, system.posix_acl_* and, from Linux 6.6, user.*):
+ * who may read the staged file stays exactly who may read the original. What the RAM disk
+ * cannot hold refuses the stage, naming the attribute. Called after chown/chmod (a chmod would
+ * rewrite an ACL's mask). */
+static int copy_xattrs(uint64_t id, int src, int dst, const char *path)
+{
+	static char names[XATTR_LIST_MAX], val[XATTR_SIZE_MAX];
+	ssize_t n = flistxattr(src, names, sizeof names);
+	if (n < 0) {
+		if (errno == ENOTSUP)
+			return 0; /* the source's filesystem has none */
+		reply_err(id, "IO", NULL, "cannot list the extended attributes of %s: %s; nothing was staged", path, strerror(errno));
+		return -1;
+	}
+	for (char *k = names; k < names + n; k += strlen(k) + 1) {
+		ssize_t v = fgetxattr(src, k, val, sizeof val);
+		if (v < 0 || fsetxattr(dst, k, val, (size_t)v, 0) < 0) {
+			reply_err(id, "UNSUPPORTED", NULL, "%s carries %s (%s) that the RAM disk cannot hold (%s); staging it would change who may read it, so nothing was staged",
+				  path, xattr_kind(k), k, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Files the caller neither owns nor may write: staging would freeze them for their owner
+ * (no rename, EBUSY; no write, EROFS). Only the admin helper stages them. */
+static int refuse_foreign(uint64_t id, int ofd, const struct stat *st, const char *path)
+{
+	if (cfg.allow_foreign || caller_may_write(ofd, st))
+		return 0;
+	struct passwd *pw = getpwuid(st->st_uid);
+	char owner[64], extra[160];
+	snprintf(owner, sizeof owner, "%s", pw ? pw->pw_name : "?");
+	endpwent();
+	snprintf(extra, sizeof extra, "foreign=1 owner=%s owner-uid=%u", enc(owner), (unsigned)st->st_uid);
+	reply_err(id, "PERMISSION", extra,
+		  "%s belongs to %s (uid %u) and user %u may not write it: staging would freeze it for its owner (no rename or write while staged). "
+		  "Staging another user's file asks for an administrator's password each time (hearth-helper-admin)",
+		  path, owner, (unsigned)st->st_uid, (unsigned)caller_uid);
+	return -1;
+}
+
+/* The next sequence number: above every record that lives, so none is ever reused while its
+ * record exists. Refuses when MAX_STAGES are staged already. */
+static int next_seq(uint64_t id, unsigned *seq)
+{
+	int n;
+	unsigned *seqs = rec_list(&n);
+	int ok = n >= 0 && n < MAX_STAGES && (n == 0 || seqs[n - 1] < UINT_MAX);
+	if (ok)
+		*seq = n ? seqs[n - 1] + 1 : 1;
+	free(seqs);
+	if (n < 0)
+		reply_err(id, "INTERNAL", NULL, "cannot read the journal %s: %s", cfg.journal, strerror(errno));
+	else if (!ok)
+		reply_err(id, "TOO_LARGE", NULL, "%d files are staged, the most the helper keeps at once (%d); unstage some first", n, MAX_STAGES);
+	return ok ? 0 : -1;
+}
+
+/* Binds the copy over the original inode (the O_PATH fd): read-only, nosuid, nodev, and noexec
+ * exactly when the original's own mount is. */
+static int bind_copy(int ramfd, const char *name, int ofd, uint64_t *mnt)
+{
+	struct statvfs sv;
+	int noexec = fstatvfs(ofd, &sv) == 0 && (sv.f_flag & ST_NOEXEC);
+	struct mount_attr attr = {
+		.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (noexec ? MOUNT_ATTR_NOEXEC : 0),
+		.attr_clr = noexec ? 0 : MOUNT_ATTR_NOEXEC,
+	};
+	int tree = (int)syscall(SYS_open_tree, ramfd, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (tree < 0 || syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0 ||
+	    syscall(SYS_move_mount, tree, "", ofd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+		int e = errno;
+		if (tree >= 0)
+			close(tree);
+		return e;
+	}
+	struct statx sx;
+	*mnt = statx(tree, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) == 0 ? sx.stx_mnt_id : 0;
+	close(tree);
 	return 0;
 }
 
@@ -580,43 +491,43 @@ void verb_stage(const struct hp_request *r)
 	const char *path = hp_str(r, "path");
 	uint64_t reserve = hp_num(r, "reserve", DEFAULT_RESERVE_BYTES);
 	struct stat st, again;
-	int src = -1, dst = -1, tree = -1, locked = 0;
-	char *map = MAP_FAILED;
+	int src = -1, dst = -1, ramfd = -1, locked = 0;
+	char *map = MAP_FAILED, what[HP_MAX_PATH + 16];
 	struct rec rec = { 0 };
+	uint64_t size = 0;
 	int ofd = open_path_as_caller(r->id, path, &st);
 	if (ofd < 0)
 		return;
 	if (check_stageable(r->id, ofd, &st, path) < 0)
 		goto out;
 	dev_t ram_dev;
-	if (ram_mounted(&ram_dev) && st.st_dev == ram_dev) {
+	if (ram_mounted(&ram_dev) == 1 && st.st_dev == ram_dev) {
 		reply_ok(r->id, "already=1 bytes=%llu", (unsigned long long)st.st_size);
 		goto out;
 	}
 	if ((src = reopen_for_read_as_caller(r->id, ofd, path)) < 0)
 		goto out;
-	uint64_t size = (uint64_t)st.st_size;
-	uint64_t need = (size + HUGE_BYTES - 1) / HUGE_BYTES * HUGE_BYTES;
-	uint64_t avail = mem_available_bytes();
-	if (avail < reserve || need > avail - reserve) {
-		char n1[32], n2[32], n3[32];
-		fmt_gib(n1, sizeof n1, need);
-		fmt_gib(n2, sizeof n2, avail > reserve ? avail - reserve : 0);
-		fmt_gib(n3, sizeof n3, reserve);
-		reply_err(r->id, "TOO_LARGE", NULL, "staging %s needs %s, %s available after the %s reserve; free RAM or lower the reserve",
-			  path, n1, n2, n3);
+	size = (uint64_t)st.st_size;
+	if (check_model_file(r->id, src, size, path) < 0 || refuse_foreign(r->id, ofd, &st, path) < 0)
 		goto out;
-	}
-	if (take_lock() < 0) {
-		reply_err(r->id, "BUSY", NULL, "another hearth-helper is changing stages; retry when it finishes");
+	uint64_t need = (size + HUGE_BYTES - 1) / HUGE_BYTES * HUGE_BYTES;
+	snprintf(what, sizeof what, "staging %s", path);
+	if (ram_budget_check(r->id, what, need, reserve) < 0)
+		goto out;
+	if (journal_lock(r->id, LOCK_WAIT_MS) < 0) {
+		reply_lock_busy(r->id);
 		goto out;
 	}
 	locked = 1;
-	if (ram_grow(r->id, need) < 0)
+	if (next_seq(r->id, &rec.seq) < 0) {
+		rec.seq = 0;
 		goto out;
-	unsigned seqs[1024];
-	int nrec = rec_list(seqs, 1024);
-	rec.seq = nrec ? seqs[nrec - 1] + 1 : 1;
+	}
+	if (ram_grow(r->id, need) < 0) {
+		rec.seq = 0;
+		goto out;
+	}
+	rec.uid = caller_uid;
 	snprintf(rec.state, sizeof rec.state, "copying");
 	snprintf(rec.path, sizeof rec.path, "%s", path);
 	rec.dev = st.st_dev;
@@ -629,31 +540,30 @@ void verb_stage(const struct hp_request *r)
 	}
 	char name[32];
 	copy_name(rec.seq, name, sizeof name, 0);
-	int ramfd = open(cfg.ram, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	ramfd = open(cfg.ram, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	dst = ramfd < 0 ? -1 : openat(ramfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (dst < 0 || ftruncate(dst, (off_t)size) < 0 ||
 	    (map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, dst, 0)) == MAP_FAILED) {
 		reply_err(r->id, "INTERNAL", NULL, "cannot create the copy in %s: %s", cfg.ram, strerror(errno));
-		if (ramfd >= 0)
-			close(ramfd);
 		goto out;
 	}
-	if (copy_verify(r, src, dst, map, size, path) < 0) {
-		close(ramfd);
+	if (copy_verify(r, src, dst, map, size, path) < 0)
 		goto out;
-	}
-	/* The copy looks like the original to every reader: owner, mode and times. */
+	/* What gets mounted is checked too: the copy's own bytes are a model file. */
+	if (check_model_file(r->id, dst, size, path) < 0)
+		goto out;
+	/* The copy looks like the original to every reader: owner, mode, ACLs, labels, times. */
 	if (fchown(dst, st.st_uid, st.st_gid) < 0 || fchmod(dst, st.st_mode & 0777) < 0) {
 		reply_err(r->id, "INTERNAL", NULL, "cannot set the copy's owner and mode: %s", strerror(errno));
-		close(ramfd);
 		goto out;
 	}
+	if (copy_xattrs(r->id, src, dst, path) < 0)
+		goto out;
 	struct timespec times[2] = { st.st_atim, st.st_mtim };
 	futimens(dst, times);
 	if (fstat(dst, &again) < 0 || fstat(src, &st) < 0 || st.st_mtim.tv_sec != times[1].tv_sec ||
 	    st.st_mtim.tv_nsec != times[1].tv_nsec) {
 		reply_err(r->id, "IO", NULL, "%s was modified while it was copied; the stage was rolled back", path);
-		close(ramfd);
 		goto out;
 	}
 	rec.copy_dev = again.st_dev;
@@ -661,18 +571,18 @@ void verb_stage(const struct hp_request *r)
 	snprintf(rec.state, sizeof rec.state, "verified");
 	rec_write(&rec);
 
-	tree = (int)syscall(SYS_open_tree, ramfd, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-	close(ramfd);
-	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
-	struct statx sx;
-	if (tree < 0 || syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0 ||
-	    syscall(SYS_move_mount, tree, "", ofd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
-		reply_err(r->id, errno == ENOSYS ? "UNSUPPORTED" : "IO", NULL, "cannot bind the copy over %s: %s; the stage was rolled back",
-			  path, strerror(errno));
+	int e = bind_copy(ramfd, name, ofd, &rec.mnt);
+	if (e == ENOENT) {
+		/* The name was replaced or removed while the copy was made: the inode opened is no
+		 * longer there to bind over. */
+		reply_err(r->id, "NOT_FOUND", NULL, "%s was renamed or removed while it was copied; the stage was rolled back", path);
 		goto out;
 	}
-	if (statx(tree, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) == 0)
-		rec.mnt = sx.stx_mnt_id;
+	if (e) {
+		reply_err(r->id, e == ENOSYS ? "UNSUPPORTED" : "IO", NULL, "cannot bind the copy over %s: %s; the stage was rolled back",
+			  path, strerror(e));
+		goto out;
+	}
 	snprintf(rec.state, sizeof rec.state, "mounted");
 	rec_write(&rec);
 	/* Every reader now gets the RAM copy; the original's cached pages only take RAM twice. */
@@ -688,10 +598,10 @@ out:
 	}
 	if (locked) {
 		stage_cleanup_base();
-		drop_lock();
+		journal_unlock();
 	}
-	if (tree >= 0)
-		close(tree);
+	if (ramfd >= 0)
+		close(ramfd);
 	if (dst >= 0)
 		close(dst);
 	if (src >= 0)
@@ -699,33 +609,41 @@ out:
 	close(ofd);
 }
 
-/* Undoes one stage: refuses when a process holds the copy unless lazy; returns 0 when undone. */
-static int unstage_one(uint64_t id, struct rec *rc, const struct bind *b, int lazy, int *holders_out)
-{
+/* Why one stage could not be undone (for unstage's reply, or off's item line). */
+struct undo_result {
+	const char *code;
+	char msg[HP_MAX_PATH + 600];
 	char holders[2048];
-	int nh = find_holders((dev_t)rc->copy_dev, (ino_t)rc->copy_ino, holders, sizeof holders);
-	if (holders_out)
-		*holders_out = nh;
+	int nholders;
+};
+
+/* Undoes one stage through mfd (an O_PATH fd on its verified bind; -1 when it is not mounted):
+ * refuses when a process holds the copy unless lazy (scan 0: the caller knows none does). 0
+ * when undone. */
+static int unstage_one(struct rec *rc, int mfd, int lazy, int scan, struct undo_result *u)
+{
+	u->code = NULL;
+	u->holders[0] = 0;
+	u->nholders = scan ? find_holders((dev_t)rc->copy_dev, (ino_t)rc->copy_ino, u->holders, sizeof u->holders) : 0;
+	int nh = u->nholders;
 	if (nh && !lazy) {
-		char extra[2100];
-		snprintf(extra, sizeof extra, "holders=%s", holders);
-		reply_err(id, "BUSY", extra, "%s is in use by %d process%s (%s); stop them, or unstage lazily (--lazy): the RAM then stays in use until they exit",
-			  rc->path, nh, nh == 1 ? "" : "es", holders);
+		u->code = "BUSY";
+		snprintf(u->msg, sizeof u->msg, "%s is in use by %d process%s (%s); stop them, or unstage lazily (--lazy): the RAM then stays in use until they exit",
+			 rc->path, nh, nh == 1 ? "" : "es", u->holders);
 		return -1;
 	}
 	snprintf(rc->state, sizeof rc->state, "unstaging");
 	rec_write(rc);
-	int e = b ? detach_verified(b->mountpoint, rc->mnt) : 0;
+	int e = mfd >= 0 ? detach_fd(mfd) : 0;
 	if (e) {
 		snprintf(rc->state, sizeof rc->state, "mounted");
 		rec_write(rc);
-		reply_err(id, "IO", NULL, "cannot unmount the copy at %s: %s", b->mountpoint, strerror(e));
+		u->code = "IO";
+		snprintf(u->msg, sizeof u->msg, "cannot unmount the copy over %s: %s", rc->path, strerror(e));
 		return -1;
 	}
 	remove_copy(rc->seq);
 	rec_remove(rc->seq);
-	if (nh)
-		reply_line(id, "item", "lazy path=%s holders=%s", enc(rc->path), holders);
 	return 0;
 }
 
@@ -743,56 +661,82 @@ void verb_unstage(const struct hp_request *r)
 		close(ofd);
 		return;
 	}
-	close(ofd);
-	if (take_lock() < 0) {
-		reply_err(r->id, "BUSY", NULL, "another hearth-helper is changing stages; retry when it finishes");
+	if (journal_lock(r->id, LOCK_WAIT_MS) < 0) {
+		reply_lock_busy(r->id);
+		close(ofd);
 		return;
 	}
-	unsigned seqs[1024];
-	int n = rec_list(seqs, 1024);
-	for (int i = 0; i < n; i++) {
+	int n, found = 0;
+	unsigned *seqs = rec_list(&n);
+	for (int i = 0; i < n && !found; i++) {
 		struct rec rc;
-		struct bind b;
-		char root[32];
-		if (rec_read(seqs[i], &rc) < 0 || rc.mnt != sx.stx_mnt_id || rc.copy_ino != st.st_ino || rc.copy_dev != st.st_dev)
+		struct undo_result u;
+		if (rec_read(seqs[i], &rc) < 0 || !caller_owns(rc.uid) || rc.mnt != sx.stx_mnt_id || rc.copy_ino != st.st_ino ||
+		    rc.copy_dev != st.st_dev)
 			continue;
-		copy_name(rc.seq, root, sizeof root, 1);
-		int bound = mountinfo_find(NULL, NULL, root, &b) == 2 && b.mnt == rc.mnt;
-		int holders = 0;
-		if (unstage_one(r->id, &rc, bound ? &b : NULL, lazy, &holders) == 0)
-			reply_ok(r->id, "bytes=%llu lazy=%d holders=%d", (unsigned long long)rc.bytes, holders ? 1 : 0, holders);
-		stage_cleanup_base();
-		drop_lock();
-		return;
+		found = 1;
+		/* The caller's own path, verified against the journal's mount id, is what gets
+		 * detached: it works even where mountinfo shows a path too long to open again. */
+		if (unstage_one(&rc, ofd, lazy, 1, &u) == 0)
+			reply_ok(r->id, "bytes=%llu lazy=%d holders=%d", (unsigned long long)rc.bytes, u.nholders ? 1 : 0, u.nholders);
+		else {
+			char extra[2100];
+			snprintf(extra, sizeof extra, "holders=%s", u.holders);
+			reply_err(r->id, u.code, u.nholders ? extra : NULL, "%s", u.msg);
+		}
+		if (!u.code && u.nholders)
+			reply_line(r->id, "item", "lazy path=%s holders=%s", enc(rc.path), u.holders);
 	}
-	drop_lock();
-	reply_err(r->id, "NOT_FOUND", NULL, "%s is not staged", path);
+	free(seqs);
+	if (found)
+		stage_cleanup_base();
+	journal_unlock();
+	close(ofd);
+	if (!found)
+		reply_err(r->id, "NOT_FOUND", NULL, "%s is not staged%s", path, caller_uid ? " by this user" : "");
 }
 
 int stage_off(uint64_t id)
 {
-	if (take_lock() < 0) {
-		reply_err(id, "BUSY", NULL, "another hearth-helper is changing stages; retry when it finishes");
-		return 1;
+	if (journal_lock(id, LOCK_WAIT_MS) < 0) {
+		reply_lock_busy(id);
+		return -1;
 	}
 	reconcile_locked();
-	unsigned seqs[1024];
-	int n = rec_list(seqs, 1024), failed = 0;
+	int n, failed = 0;
+	unsigned *seqs = rec_list(&n);
+	dev_t ram_dev;
+	char none[8];
+	/* One /proc scan for the whole tmpfs: per-stage scans only when something holds a copy. */
+	int scan = ram_mounted(&ram_dev) != 1 || find_holders(ram_dev, 0, none, sizeof none) > 0;
 	for (int i = 0; i < n; i++) {
 		struct rec rc;
 		struct bind b;
-		char root[32];
-		if (rec_read(seqs[i], &rc) < 0)
+		struct undo_result u;
+		if (rec_read(seqs[i], &rc) < 0 || !caller_owns(rc.uid))
 			continue;
-		copy_name(rc.seq, root, sizeof root, 1);
-		int bound = mountinfo_find(NULL, NULL, root, &b) == 2;
-		/* Off always detaches (lazily where held) and names who still holds the RAM. */
-		if (unstage_one(id, &rc, bound ? &b : NULL, 1, NULL) == 0)
-			reply_line(id, "item", "unstaged path=%s bytes=%llu", enc(rc.path), (unsigned long long)rc.bytes);
-		else
+		int bound = find_bind(&rc, &b);
+		int mfd = bound == 1 ? open_mount(&b, rc.mnt ? rc.mnt : b.mnt) : -1;
+		if (bound < 0 || (bound == 1 && mfd < 0)) {
 			failed++;
+			reply_line(id, "item", "failed path=%s msg=%s", enc(rc.path),
+				   enc(bound < 0 ? "cannot read /proc/self/mountinfo" : strerror(-mfd)));
+			continue;
+		}
+		/* Off always detaches (lazily where held) and names who still holds the RAM. */
+		if (unstage_one(&rc, mfd, 1, scan, &u) == 0) {
+			reply_line(id, "item", "unstaged path=%s bytes=%llu", enc(rc.path), (unsigned long long)rc.bytes);
+			if (u.nholders)
+				reply_line(id, "item", "lazy path=%s holders=%s", enc(rc.path), u.holders);
+		} else {
+			failed++;
+			reply_line(id, "item", "failed path=%s msg=%s", enc(rc.path), enc(u.msg));
+		}
+		if (mfd >= 0)
+			close(mfd);
 	}
+	free(seqs);
 	stage_cleanup_base();
-	drop_lock();
+	journal_unlock();
 	return failed;
 }

@@ -1,5 +1,7 @@
 /* The two inotify limits model apps run out of: read, set at runtime (remembering the original
- * so `off` restores it), and persist in sysctl.d through an atomic rename. */
+ * so `off` restores it), and persist in sysctl.d through an atomic rename. A runtime change is
+ * recorded with the caller who made it: their `off` restores it, root's restores every one, and
+ * another user may not change that key again until it is restored. */
 #define _GNU_SOURCE
 #include "helper.h"
 #include <dirent.h>
@@ -48,6 +50,24 @@ static void saved_path(const struct hp_sysctl_key *k, char *out, size_t n)
 	snprintf(out, n, "%s/%s", cfg.sysctl_saved, k->name);
 }
 
+/* A saved original: "VALUE uid=UID" (a record without uid= is root's). */
+static int read_saved(const struct hp_sysctl_key *k, uint64_t *orig, uid_t *uid)
+{
+	char p[400];
+	saved_path(k, p, sizeof p);
+	FILE *f = fopen(p, "re");
+	unsigned long long v;
+	unsigned u = 0;
+	int n = f ? fscanf(f, "%llu uid=%u", &v, &u) : 0;
+	if (f)
+		fclose(f);
+	if (n < 1)
+		return -1;
+	*orig = v;
+	*uid = n == 2 ? (uid_t)u : 0;
+	return 0;
+}
+
 /* Values in our sysctl.d file (0 where absent). */
 static void read_conf(uint64_t *vals)
 {
@@ -91,8 +111,8 @@ void verb_sysctl_get(const struct hp_request *r)
 		return;
 	}
 	read_conf(conf);
-	saved_path(k, p, sizeof p);
-	int changed = read_u64_file(p, &orig) == 0;
+	uid_t by;
+	int changed = read_saved(k, &orig, &by) == 0;
 	reply_ok(r->id, "key=%s value=%llu recommended=%llu persisted=%llu original=%llu changed=%d", k->name,
 		 (unsigned long long)v, (unsigned long long)k->recommended,
 		 (unsigned long long)conf[k - hp_sysctl_keys], (unsigned long long)(changed ? orig : v), changed);
@@ -109,14 +129,20 @@ void verb_sysctl_set(const struct hp_request *r)
 		reply_err(r->id, "UNSUPPORTED", NULL, "cannot read %s: %s", p, strerror(errno));
 		return;
 	}
-	int have_saved = read_u64_file(s, &orig) == 0;
+	uid_t by;
+	int have_saved = read_saved(k, &orig, &by) == 0;
+	if (have_saved && !caller_owns(by)) {
+		reply_err(r->id, "PERMISSION", NULL, "%s was changed through Hearth by uid %u; it is theirs to restore (hearth off) before another user changes it",
+			  k->name, (unsigned)by);
+		return;
+	}
 	if (!have_saved) {
 		if (mkdir(cfg.base, 0700) < 0 && errno != EEXIST)
 			goto fail;
 		if (mkdir(cfg.sysctl_saved, 0700) < 0 && errno != EEXIST)
 			goto fail;
 		FILE *f = fopen(s, "wxe");
-		if (!f || fprintf(f, "%llu\n", (unsigned long long)old) < 0 || fclose(f) != 0)
+		if (!f || fprintf(f, "%llu uid=%u\n", (unsigned long long)old, (unsigned)caller_uid) < 0 || fclose(f) != 0)
 			goto fail;
 		orig = old;
 	}
@@ -187,8 +213,9 @@ int sysctl_revert_all(uint64_t id)
 	for (const struct hp_sysctl_key *k = hp_sysctl_keys; k->name; k++) {
 		char p[400], s[400];
 		uint64_t orig;
+		uid_t by;
 		saved_path(k, s, sizeof s);
-		if (read_u64_file(s, &orig) < 0)
+		if (read_saved(k, &orig, &by) < 0 || !caller_owns(by))
 			continue;
 		proc_path(k, p, sizeof p);
 		if (write_u64_file(p, orig) == 0) {
@@ -196,6 +223,7 @@ int sysctl_revert_all(uint64_t id)
 			reply_line(id, "item", "sysctl key=%s restored=%llu", k->name, (unsigned long long)orig);
 		} else {
 			failed++;
+			reply_line(id, "item", "failed sysctl=%s msg=%s", k->name, enc(strerror(errno)));
 		}
 	}
 	rmdir(cfg.sysctl_saved);
@@ -205,13 +233,14 @@ int sysctl_revert_all(uint64_t id)
 void sysctl_status(uint64_t id)
 {
 	for (const struct hp_sysctl_key *k = hp_sysctl_keys; k->name; k++) {
-		char p[400], s[400];
+		char p[400];
 		uint64_t orig, v = 0;
-		saved_path(k, s, sizeof s);
-		if (read_u64_file(s, &orig) < 0)
+		uid_t by;
+		if (read_saved(k, &orig, &by) < 0 || !caller_owns(by))
 			continue;
 		proc_path(k, p, sizeof p);
 		read_u64_file(p, &v);
-		reply_line(id, "item", "sysctl key=%s value=%llu original=%llu", k->name, (unsigned long long)v, (unsigned long long)orig);
+		reply_line(id, "item", "sysctl key=%s value=%llu original=%llu uid=%u", k->name, (unsigned long long)v,
+			   (unsigned long long)orig, (unsigned)by);
 	}
 }

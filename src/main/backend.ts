@@ -19,7 +19,7 @@ import { createGpuService } from './services/gpu'
 import { createJobRunner } from './services/jobs'
 import { createWarmService } from './services/warm'
 import { createStagingService } from './services/staging'
-import { HelperClient } from './helper-client'
+import { sessionHelper } from './helper-client'
 import { stagingApi } from './api/staging'
 
 export interface Backend extends HearthApi {
@@ -40,7 +40,7 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
   const catalog = createCatalogService({ env, hub, settings })
   // One helper per session: staging starts it; lock uses it beyond RLIMIT_MEMLOCK; residency asks
   // it only while it already runs.
-  const helper = new HelperClient({ env })
+  const helper = sessionHelper(env)
   const residency = createResidencyService({ hub, catalog, helper })
   const telemetry = createTelemetryService({ hub })
   const jobs = createJobRunner({ hub })
@@ -53,7 +53,7 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
     helper,
   })
   const gpu = createGpuService({ hub, catalog })
-  const staging = createStagingService({ hub, settings, catalog, jobs, helper })
+  const staging = createStagingService({ hub, settings, catalog, jobs, helper, locks: warm })
   const ctx: Context = { env, hub, settings, catalog, residency, telemetry, jobs, warm, gpu, staging }
 
   const impl: Omit<HearthApi, 'subscribe'> = {

@@ -3,21 +3,46 @@
 // mounts, while the host path still shows the untouched original. Everything is removed in
 // dispose(): killing the holder ends the namespace and every mount in it.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { chmodSync, mkdtempSync, readFileSync, rmSync, mkdirSync, writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { chmodSync, mkdtempSync, readFileSync, rmSync, mkdirSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
 import type { HearthError } from '../../src/shared/api'
 import { HelperClient } from '../../src/main/helper-client'
+import { evict } from './files'
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 export const testHelper = join(repoRoot, 'build/helper/hearth-helper-test')
 export const prodHelper = join(repoRoot, 'build/helper/hearth-helper')
+export const adminHelper = join(repoRoot, 'build/helper/hearth-helper-admin')
 
 export function buildHelper(): void {
   execFileSync('make', ['-s', '-C', join(repoRoot, 'src/helper')], { stdio: 'pipe' })
 }
+
+/**
+ * bytes of a file the helper takes for a model: the GGUF magic and version 3, then random bytes
+ * (the helper checks content, not names: src/helper/model.c).
+ */
+export function ggufBytes(bytes: number): Buffer {
+  const b = randomBytes(bytes)
+  b.write('GGUF', 0, 'latin1')
+  b.writeUInt32LE(3, 4)
+  return b
+}
+
+/** A sparse file of `bytes` that the helper takes for a GGUF: the header written, the rest holes; nothing cached. */
+export function sparseGguf(path: string, bytes: number): string {
+  writeFileSync(path, ggufBytes(4096), { mode: 0o644, flush: true })
+  truncateSync(path, bytes)
+  evict(path)
+  return path
+}
+
+/** The environment tests start helpers with: no SUDO_UID, whatever the test runner has. */
+const helperEnv = () => ({ PATH: process.env.PATH })
 
 export interface Namespace {
   pid: number
@@ -29,6 +54,13 @@ export interface Namespace {
   inside(path: string): string
   mountinfo(): string
   helper(opts?: { uid?: number; extraArgs?: string[] }): HelperClient
+  /** The test build's command line in this namespace, for spawning it by hand */
+  helperArgv(extraArgs?: string[]): string[]
+  /**
+   * Writes input to a fresh helper and collects every line it answers until one matches until;
+   * then closes its input. For checking exactly which lines a request got.
+   */
+  rawLines(input: string, until: RegExp, extraArgs?: string[]): Promise<string[]>
   /** Runs a command inside the namespace, returns the child (caller kills it) */
   spawnInside(cmd: string, args: string[]): ChildProcess
   dispose(): Promise<void>
@@ -57,6 +89,9 @@ export async function openNamespace(): Promise<Namespace> {
   const base = join(dir, 'base')
   const clients: HelperClient[] = []
   const children: ChildProcess[] = []
+  const helperArgv = (extraArgs: string[] = []) => [
+    'nsenter', '-t', String(pid), '-m', '--', testHelper, '--test-base', base, '--test-proc-sys', procSys, '--test-sysctl-d', sysctlD, ...extraArgs,
+  ]
   return {
     pid,
     dir,
@@ -66,15 +101,37 @@ export async function openNamespace(): Promise<Namespace> {
     inside: (p) => `/proc/${pid}/root${p}`,
     mountinfo: () => readFileSync(`/proc/${pid}/mountinfo`, 'utf8'),
     helper(opts = {}) {
-      const c = new HelperClient({
-        launch: {
-          command: 'nsenter',
-          args: ['-t', String(pid), '-m', '--', testHelper, '--test-base', base, '--test-proc-sys', procSys, '--test-sysctl-d', sysctlD, ...(opts.extraArgs ?? [])],
-        },
-        uid: opts.uid,
-      })
+      const [command, ...args] = helperArgv(opts.extraArgs)
+      // The admin helper (other users' files) is the test build's one-shot mode, for the same uid.
+      const [adminCommand, ...adminArgs] = helperArgv([...(opts.uid !== undefined ? ['--test-uid', String(opts.uid)] : []), '--test-once'])
+      const c = new HelperClient({ launch: { command, args }, adminLaunch: { command: adminCommand, args: adminArgs }, uid: opts.uid, env: helperEnv() })
       clients.push(c)
       return c
+    },
+    helperArgv,
+    rawLines(input, until, extraArgs) {
+      const [command, ...args] = helperArgv(extraArgs)
+      const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: helperEnv() })
+      children.push(child)
+      const lines: string[] = []
+      return new Promise((ok, fail) => {
+        let buf = ''
+        child.stdout!.setEncoding('latin1')
+        child.stdout!.on('data', (d: string) => {
+          buf += d
+          let nl: number
+          while ((nl = buf.indexOf('\n')) >= 0) {
+            lines.push(buf.slice(0, nl))
+            buf = buf.slice(nl + 1)
+            if (until.test(lines.at(-1)!)) {
+              child.stdin!.end()
+              ok(lines)
+            }
+          }
+        })
+        child.on('exit', () => fail(new Error(`the helper exited before answering ${until}; it said: ${lines.join('\n')}`)))
+        child.stdin!.write(input)
+      })
     },
     spawnInside(cmd, args) {
       const c = spawn('nsenter', ['-t', String(pid), '-m', '--', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
@@ -119,6 +176,7 @@ export async function startHelperThenBecome(uid: number, scratch: string): Promi
       args: ['-m', '--propagation', 'private', testHelper, '--test-base', join(scratch, 'base'), '--test-proc-sys', join(scratch, 'proc-sys'), '--test-sysctl-d', join(scratch, 'sysctl.d')],
     },
     uid,
+    env: helperEnv(),
   })
   await helper.start()
   process.setgroups!([uid])

@@ -12,6 +12,7 @@ export const serveCommand: CliCommand = {
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${values.port}: give a port number from 0 to 65535 (0 picks a free one)`)
     const host = values.host ?? '127.0.0.1'
     const { isLoopback, startServe } = await import('../serve')
+    await (await import('../sudo')).dropSudoRoot(process.env, (l) => io.err(l)) // under sudo: act as the user, not root
     const backend = await io.backend()
     await backend.start()
     const server = await startServe({ api: backend, port, host, log: (l) => io.err(l) }).catch((err: NodeJS.ErrnoException) => {

@@ -14,7 +14,10 @@ async function followOne(backend: Backend, job: Job, io: CliIo, json: boolean): 
 
 export const stageCommand: CliCommand = {
   name: 'stage',
-  summary: 'copy models into a RAM disk, mounted over the originals (for direct-I/O loaders)',
+  // Files of other users (e.g. the Ollama service's blobs) would be frozen for their owner while
+  // staged: those ask for an administrator's password each time (hearth-helper-admin), or are
+  // refused with the reason where that is not possible.
+  summary: "copy models into a RAM disk, mounted over the originals (for direct-I/O loaders); other users' files ask for an admin password",
   usage: 'hearth stage MODEL|PATH ... [--json]',
   async run(argv, io) {
     const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' } } })
@@ -50,15 +53,16 @@ export const offCommand: CliCommand = {
     const preview = await backend.offPreview()
     if (values['dry-run'] || preview.nothingToUndo) {
       if (values.json) io.out(JSON.stringify(preview, null, 2))
-      else if (preview.nothingToUndo) io.out('nothing to undo')
+      else if (preview.nothingToUndo) io.out(preview.problems.length ? 'nothing Hearth can undo from here' : 'nothing to undo')
       else {
         io.out('off would undo:')
         for (const s of preview.staged) io.out(`  unstage ${s.path} (${formatBytes(s.bytes)})`)
-        for (const l of preview.locks) io.out(`  unlock  ${l.path} (${formatBytes(l.bytes)})`)
+        for (const l of preview.locks) io.out(`  unlock  ${l.path} (${formatBytes(l.bytes)}, ${l.holder === 'hearth' ? 'held by Hearth itself' : 'held by the helper'})`)
         for (const c of preview.sysctls) io.out(`  restore ${c.key} = ${c.original} (now ${c.value})`)
         for (const h of preview.holders) io.out(`  note: ${h.command} (pid ${h.pid}) holds ${h.path}: its RAM stays in use until it exits`)
       }
-      return 0
+      if (!values.json) for (const p of preview.problems) io.err(`note: ${p}`)
+      return preview.problems.length > 0 && preview.nothingToUndo && !values['dry-run'] ? 1 : 0
     }
     const r = await backend.off()
     if (values.json) io.out(JSON.stringify(r, null, 2))
@@ -67,6 +71,7 @@ export const offCommand: CliCommand = {
       for (const l of r.lazy) io.out(`detached ${l.path}: still held by ${l.holders}; its RAM stays in use until they exit`)
       if (r.unlocked) io.out(`unlocked ${r.unlocked} file${r.unlocked === 1 ? '' : 's'}`)
       for (const s of r.sysctlsRestored) io.out(`restored ${s.key} = ${s.value}`)
+      for (const p of r.problems) io.err(`not undone: ${p}`)
       if (r.failed) io.err(`${r.failed} thing${r.failed === 1 ? '' : 's'} could not be undone`)
     }
     return r.failed ? 1 : 0

@@ -33,8 +33,23 @@ export interface SysctlChange {
   original: number
 }
 
+/** A lock as off lists it: held in Hearth's own process ('hearth') or by the helper ('helper'). */
+export interface OffLock {
+  path: string
+  bytes: number
+  holder: 'hearth' | 'helper'
+  /** The model it belongs to, for in-process locks of a catalog model */
+  modelId?: string
+}
+
 export interface StagingState {
   privilege: PrivilegeInfo
+  /**
+   * Staging files of other users (root's, the Ollama service's blobs): they would be frozen for
+   * their owner, so hearth-helper-admin stages them, asking for an administrator's password
+   * every time. Unavailable: such files are refused, with this reason.
+   */
+  admin: PrivilegeInfo
   /** false until the helper answered (it is started on first privileged use, not to show this) */
   known: boolean
   staged: StagedFile[]
@@ -43,8 +58,11 @@ export interface StagingState {
   tmpfsUsedBytes: number
   memAvailableBytes: number
   memTotalBytes: number
-  /** RAM always left free when staging (settings.stagingReserveBytes) */
+  /** RAM always left free when staging (settings.stagingReserveBytes, raised to the floor) */
   reserveBytes: number
+  /** The least reserve the helper keeps, whatever settings ask (0 until the helper answered) */
+  reserveFloorBytes: number
+  /** The helper's locks (in-process locks are the warm service's: see offPreview) */
   locks: { path: string; bytes: number }[]
   sysctls: SysctlChange[]
 }
@@ -52,10 +70,13 @@ export interface StagingState {
 /** What `off` will undo, shown before asking. */
 export interface OffPreview {
   staged: StagedFile[]
-  locks: { path: string; bytes: number }[]
+  /** Every lock: Hearth's own process's and the helper's */
+  locks: OffLock[]
   sysctls: SysctlChange[]
   /** Processes holding staged copies: off detaches those lazily and their RAM stays in use */
   holders: HeldBy[]
+  /** What could not be looked at (no helper, authentication dismissed …), for people */
+  problems: string[]
   nothingToUndo: boolean
 }
 
@@ -63,9 +84,12 @@ export interface OffResult {
   unstaged: string[]
   /** Detached while still held: RAM stays in use, unseen, until these exit */
   lazy: { path: string; holders: string }[]
+  /** Locks released: in Hearth's own process and in the helper */
   unlocked: number
   sysctlsRestored: { key: string; value: number }[]
   failed: number
+  /** Why something could not be undone, for people (empty when all went well) */
+  problems: string[]
 }
 
 export interface InotifyLimit {
@@ -97,7 +121,7 @@ export const stagingMethods = {
     z.object({ targets: targetList.min(1, 'name at least one model or file to unstage'), lazy: z.boolean().optional() }).strict(),
   ),
   offPreview: query<OffPreview>()(noInput),
-  /** Undoes every stage, lock and runtime sysctl change. */
+  /** Undoes every stage, lock (in Hearth's process and the helper) and runtime sysctl change. */
   off: command<OffResult>()(noInput),
   inotifyStatus: query<InotifyStatus>()(noInput),
   /** Raises both limits to the recommended values now; persist writes sysctl.d; revert undoes both. */

@@ -1,11 +1,23 @@
 // RAM-disk staging: resolves models to files, checks capacity with numbers, and runs stage and
-// unstage as jobs through the helper; off, its preview, and the inotify fix. Publishes 'staging'
+// unstage as jobs through the helper (files of other users through the admin helper, which asks
+// for a password each time); off, its preview, and the inotify fix. Off undoes everything Hearth
+// did: stages, locks in this process and in the helper, sysctl changes. Publishes 'staging'
 // after every change.
-import { realpath } from 'node:fs/promises'
-import { HearthError, type Job, type OffPreview, type OffResult, type StagedFile, type StagingState } from '../../../shared/api'
+import { existsSync } from 'node:fs'
+import { realpath, stat } from 'node:fs/promises'
+import {
+  HearthError,
+  type Job,
+  type LockInfo,
+  type OffLock,
+  type OffPreview,
+  type OffResult,
+  type StagedFile,
+  type StagingState,
+} from '../../../shared/api'
 import { formatBytes } from '../../../shared/format'
 import type { CatalogService, ResolvedFile } from '../../context'
-import type { HelperClient, HelperReply } from '../../helper-client'
+import type { HelperClient, HelperReply, RequestOptions } from '../../helper-client'
 import type { Hub } from '../../hub'
 import type { SettingsStore } from '../../settings'
 import type { JobRunner } from '../jobs'
@@ -13,6 +25,13 @@ import { deviceKeyOf } from '../jobs'
 import { holdersOf, type FileId } from './holders'
 import { readMemInfo } from '../warm/meminfo'
 import { inotifyKeys, inotifyStatusOf } from './inotify'
+import { readStagedMountPoints } from './mounts'
+
+/** The warm service's public lock API: off releases the locks held in this process. */
+export interface InProcessLocks {
+  locks(): LockInfo[]
+  unlock(targets: string[]): Promise<LockInfo[]>
+}
 
 export interface StagingDeps {
   hub: Hub
@@ -20,7 +39,14 @@ export interface StagingDeps {
   catalog: CatalogService
   jobs: JobRunner
   helper: HelperClient
+  /** Locks in this process (the warm service); off and its preview include them */
+  locks?: InProcessLocks
 }
+
+/** The helper's installed base: it exists exactly while something is staged or a sysctl changed. */
+const installedBase = '/run/hearth'
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err))
 
 export type StagingService = ReturnType<typeof createStagingService>
 
@@ -31,10 +57,15 @@ export function createStagingService(deps: StagingDeps) {
   let last: StagingState | null = null
   /** The copies' dev+ino from the last status: holders are matched against these */
   let copies: FileId[] = []
+  let reserveFloorBytes = 0
+
+  /** The reserve staging keeps: the setting, never below the helper's own floor. */
+  const reserveBytes = () => Math.max(settings.get().stagingReserveBytes, reserveFloorBytes)
 
   function emptyState(): StagingState {
     return {
       privilege: helper.status(),
+      admin: helper.adminStatus(),
       known: false,
       staged: [],
       stagedBytes: 0,
@@ -42,7 +73,8 @@ export function createStagingService(deps: StagingDeps) {
       tmpfsUsedBytes: 0,
       memAvailableBytes: 0,
       memTotalBytes: 0,
-      reserveBytes: settings.get().stagingReserveBytes,
+      reserveBytes: reserveBytes(),
+      reserveFloorBytes,
       locks: [],
       sysctls: [],
     }
@@ -57,6 +89,7 @@ export function createStagingService(deps: StagingDeps) {
   }
 
   function stateFrom(r: HelperReply, models: Map<string, string>): StagingState {
+    reserveFloorBytes = Number(r.fields['reserve-floor-bytes'] ?? 0)
     const staged: StagedFile[] = r.items
       .filter((i) => i.kind === 'stage')
       .map((i) => ({ path: i.fields.path, stagedAt: i.fields['staged-at'] || i.fields.path, bytes: Number(i.fields.bytes), modelId: models.get(i.fields.path) }))
@@ -76,14 +109,28 @@ export function createStagingService(deps: StagingDeps) {
     }
   }
 
-  async function status(): Promise<StagingState> {
-    if (!helper.status().available) return (last = emptyState())
+  /**
+   * What is staged: from the helper when it runs (or `start` asks to start it: a password prompt
+   * under pkexec), else what /proc/self/mountinfo shows, with no prompt (known stays false).
+   */
+  async function status(opts: { start?: boolean } = {}): Promise<StagingState> {
+    if (!helper.status().available || (!helper.running && !opts.start)) return (last = await passiveState())
     const r = await helper.request('status')
     copies = r.items
       .filter((i) => i.kind === 'stage')
       .map((i) => ({ dev: Number(i.fields['copy-dev']), ino: Number(i.fields['copy-ino']), path: i.fields.path }))
     last = stateFrom(r, await modelOfRealPath())
     return last
+  }
+
+  async function passiveState(): Promise<StagingState> {
+    const models = await modelOfRealPath()
+    const staged: StagedFile[] = []
+    for (const path of await readStagedMountPoints()) {
+      const bytes = await stat(path).then((st) => st.size, () => 0)
+      staged.push({ path, stagedAt: path, bytes, modelId: models.get(path) })
+    }
+    return { ...emptyState(), staged, stagedBytes: staged.reduce((n, f) => n + f.bytes, 0) }
   }
 
   async function refresh(): Promise<void> {
@@ -110,14 +157,40 @@ export function createStagingService(deps: StagingDeps) {
     return names.length > 0 ? names.join(', ') : files.map((f) => f.path).join(', ')
   }
 
+  /**
+   * Stages one file: through the session helper, or, for a file of another user that the helper
+   * refuses (staging would freeze it for its owner), through the admin helper, which asks for an
+   * administrator's password. Returns whether the admin helper did it.
+   */
+  async function stageFile(path: string, reserve: number, opts: RequestOptions): Promise<boolean> {
+    const fields = { path, reserve: String(reserve) }
+    try {
+      await helper.request('stage', fields, opts)
+      return false
+    } catch (err) {
+      const detail = (err as HearthError).detail as Record<string, unknown> | undefined
+      if (!(err instanceof HearthError) || err.code !== 'PERMISSION' || detail?.foreign !== '1') throw err
+      const admin = helper.adminStatus()
+      if (!admin.available) {
+        throw new HearthError(
+          'PERMISSION',
+          `${err.message}. That is not possible here: ${admin.reason}. Or stage a copy you own (copy the file into your own model folder)`,
+          detail,
+        )
+      }
+      await helper.requestAsAdmin('stage', fields, opts)
+      return true
+    }
+  }
+
   async function stage(targets: string[]): Promise<Job> {
     requireHelper()
     const files = await resolveReal(targets)
-    const state = await status()
+    const state = await status({ start: true })
     const already = new Set(state.staged.map((s) => s.path))
     const todo = files.filter((f) => !already.has(f.real))
     const total = todo.reduce((s, f) => s + f.bytes, 0)
-    const reserve = settings.get().stagingReserveBytes
+    const reserve = reserveBytes()
     const avail = (await readMemInfo()).memAvailableBytes
     // The whole model at once, so a refusal names the model's size rather than one shard's.
     if (total > avail - reserve) {
@@ -135,19 +208,22 @@ export function createStagingService(deps: StagingDeps) {
       device: await deviceKeyOf(files[0].real),
       totalBytes: total,
       work: async (progress, signal) => {
+        let viaAdmin = 0
         for (const f of todo) {
           let seen = 0
-          await helper.request('stage', { path: f.real, reserve: String(reserve) }, {
-            signal,
-            onProgress: (done) => {
-              progress.add(done - seen)
-              seen = done
-            },
-          })
+          const onProgress = (done: number) => {
+            progress.add(done - seen)
+            seen = done
+          }
+          if (await stageFile(f.real, reserve, { signal, onProgress })) viaAdmin++
           progress.add(f.bytes - seen)
         }
         void refresh()
-        return `staged ${formatBytes(total)} in ${todo.length} file${todo.length === 1 ? '' : 's'}${files.length > todo.length ? `, ${files.length - todo.length} already staged` : ''}`
+        return (
+          `staged ${formatBytes(total)} in ${todo.length} file${todo.length === 1 ? '' : 's'}` +
+          (files.length > todo.length ? `, ${files.length - todo.length} already staged` : '') +
+          (viaAdmin ? `; ${viaAdmin} file${viaAdmin === 1 ? '' : 's'} of another user, with an administrator's password` : '')
+        )
       },
     })
     handle.done.then(() => refresh())
@@ -157,7 +233,7 @@ export function createStagingService(deps: StagingDeps) {
   async function unstage(targets: string[], lazy = false): Promise<Job> {
     requireHelper()
     const files = await resolveReal(targets)
-    const state = await status()
+    const state = await status({ start: true })
     const staged = new Set(state.staged.map((s) => s.path))
     const todo = files.filter((f) => staged.has(f.real))
     if (todo.length === 0) throw new HearthError('NOT_FOUND', `${labelOf(files)} is not staged; see \`hearth status\``)
@@ -184,29 +260,93 @@ export function createStagingService(deps: StagingDeps) {
     return handle.job
   }
 
+  /** Locks held in this process, one entry per file. */
+  function inProcessLocks(): (OffLock & { target: string })[] {
+    return (deps.locks?.locks() ?? [])
+      .filter((l) => l.holder === 'hearth')
+      .flatMap((l) =>
+        l.paths.map((path) => ({ path, bytes: l.lockedBytes / l.paths.length, holder: 'hearth' as const, modelId: l.modelId, target: l.modelId ?? l.paths[0] })),
+      )
+  }
+
+  /**
+   * Whether the helper may hold anything to undo: it runs (locks, or it made changes), or its base
+   * exists (it is removed whenever nothing is staged and no sysctl is changed). Saves a password
+   * prompt when there is nothing to ask about.
+   */
+  function helperMayHoldState(): boolean {
+    return helper.running || existsSync(helper.helloFields.base ?? installedBase)
+  }
+
+  /** Why staged files that mountinfo shows cannot be undone without the helper, or null. */
+  async function unreachableStages(): Promise<string | null> {
+    const visible = await readStagedMountPoints()
+    if (visible.size === 0) return null
+    const reason = helper.status().reason ?? 'the privileged helper is unavailable'
+    return `${visible.size} staged file${visible.size === 1 ? '' : 's'} (${[...visible].slice(0, 3).join(', ')}) cannot be unstaged without the privileged helper: ${reason}`
+  }
+
   async function offPreview(): Promise<OffPreview> {
-    const s = helper.status().available ? await status() : emptyState()
+    const problems: string[] = []
+    let s = emptyState()
+    if (!helper.status().available) {
+      const why = await unreachableStages()
+      if (why) problems.push(why)
+    } else if (helperMayHoldState()) {
+      try {
+        s = await status({ start: true })
+      } catch (err) {
+        problems.push(`could not ask the privileged helper what it holds: ${errorText(err)}`)
+      }
+    }
     const holders = await holdersOf(copies.filter((c) => s.staged.some((f) => f.path === c.path)))
+    const locks: OffLock[] = [...inProcessLocks().map(({ target: _t, ...l }) => l), ...s.locks.map((l) => ({ ...l, holder: 'helper' as const }))]
     return {
       staged: s.staged,
-      locks: s.locks,
+      locks,
       sysctls: s.sysctls,
       holders,
-      nothingToUndo: s.staged.length + s.locks.length + s.sysctls.length === 0,
+      problems,
+      nothingToUndo: s.staged.length + locks.length + s.sysctls.length === 0,
     }
   }
 
+  /** Undoes every stage, lock and sysctl change, with or without a helper; says what it could not. */
   async function off(): Promise<OffResult> {
-    requireHelper()
-    const r = await helper.request('off')
-    void refresh()
-    return {
-      unstaged: r.items.filter((i) => i.kind === 'unstaged').map((i) => i.fields.path),
-      lazy: r.items.filter((i) => i.kind === 'lazy').map((i) => ({ path: i.fields.path, holders: i.fields.holders })),
-      unlocked: Number(r.fields.unlocked),
-      sysctlsRestored: r.items.filter((i) => i.kind === 'sysctl').map((i) => ({ key: i.fields.key, value: Number(i.fields.restored) })),
-      failed: Number(r.fields.failed) + Number(r.fields['sysctl-failed']),
+    const result: OffResult = { unstaged: [], lazy: [], unlocked: 0, sysctlsRestored: [], failed: 0, problems: [] }
+    // Locks in this process first: they need no helper and no password.
+    const own = inProcessLocks()
+    for (const target of new Set(own.map((l) => l.target))) {
+      try {
+        await deps.locks!.unlock([target])
+        result.unlocked += own.filter((l) => l.target === target).length
+      } catch (err) {
+        result.failed++
+        result.problems.push(`could not unlock ${target}: ${errorText(err)}`)
+      }
     }
+    if (!helper.status().available) {
+      const why = await unreachableStages()
+      if (why) {
+        result.failed++
+        result.problems.push(why)
+      }
+    } else if (helperMayHoldState()) {
+      try {
+        const r = await helper.request('off')
+        result.unstaged = r.items.filter((i) => i.kind === 'unstaged').map((i) => i.fields.path)
+        result.lazy = r.items.filter((i) => i.kind === 'lazy').map((i) => ({ path: i.fields.path, holders: i.fields.holders }))
+        result.unlocked += Number(r.fields.unlocked)
+        result.sysctlsRestored = r.items.filter((i) => i.kind === 'sysctl').map((i) => ({ key: i.fields.key, value: Number(i.fields.restored) }))
+        result.failed += Number(r.fields.failed) + Number(r.fields['sysctl-failed'])
+        for (const i of r.items.filter((x) => x.kind === 'failed')) result.problems.push(`${i.fields.path ?? i.fields.sysctl}: ${i.fields.msg}`)
+      } catch (err) {
+        result.failed++
+        result.problems.push(`the privileged helper did not undo its part: ${errorText(err)}`)
+      }
+    }
+    void refresh()
+    return result
   }
 
   async function originals(): Promise<Map<string, number>> {

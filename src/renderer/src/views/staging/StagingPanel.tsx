@@ -13,7 +13,16 @@ export function StagingPanel() {
       {s && !s.privilege.available ? (
         <p className="text-xs text-zinc-500" data-testid="privilege-reason">Staging is unavailable: {s.privilege.reason}</p>
       ) : (
-        <TmpfsUsageBar />
+        <>
+          <TmpfsUsageBar />
+          {s && (
+            <p className="mt-1 text-xs text-zinc-500" data-testid="admin-note">
+              {s.admin.available
+                ? "Files of other users (such as the Ollama service's) are frozen for their owner while staged: Hearth asks for an administrator's password each time."
+                : `Files of other users (such as the Ollama service's) are refused: ${s.admin.reason}`}
+            </p>
+          )}
+        </>
       )}
     </Panel>
   )

@@ -39,7 +39,11 @@ export function UndoEverything() {
               <p className="mb-1 font-semibold">This will undo:</p>
               <ul className="list-disc pl-4">
                 {preview.staged.map((s) => <li key={s.path}>unstage {s.path} ({formatBytes(s.bytes)})</li>)}
-                {preview.locks.map((l) => <li key={l.path}>unlock {l.path} ({formatBytes(l.bytes)})</li>)}
+                {preview.locks.map((l) => (
+                  <li key={`${l.holder}:${l.path}`}>
+                    unlock {l.path} ({formatBytes(l.bytes)}, {l.holder === 'hearth' ? 'held by Hearth itself' : 'held by the helper'})
+                  </li>
+                ))}
                 {preview.sysctls.map((c) => <li key={c.key}>restore {c.key} to {c.original} (now {c.value})</li>)}
               </ul>
               {preview.holders.length > 0 && (
@@ -51,6 +55,9 @@ export function UndoEverything() {
               <button data-testid="confirm-off" onClick={confirm} className="mt-2 rounded bg-red-600 px-2 py-1 text-white">Undo all of it</button>
             </>
           )}
+          {preview.problems.map((p) => (
+            <p key={p} className="mt-1 text-amber-700" data-testid="off-problem">{p}</p>
+          ))}
           <button onClick={() => setPreview(null)} className="ml-2 underline">close</button>
         </div>
       )}
@@ -58,6 +65,9 @@ export function UndoEverything() {
         <p className="mt-1">
           Undone: {result.unstaged.length} staged file(s), {result.unlocked} lock(s), {result.sysctlsRestored.length} sysctl(s)
           {result.failed ? `; ${result.failed} could not be undone` : ''}.
+          {result.problems.map((p) => (
+            <span key={p} className="block text-amber-700">{p}</span>
+          ))}
         </p>
       )}
       {error && <p className="mt-1 text-red-600" role="alert">{error}</p>}
