@@ -278,47 +278,101 @@ int ram_mounted(dev_t *dev)
 	return s.found;
 }
 
+/* The binds of copies (root "/sN") that mountinfo shows, read once for a whole batch of
+ * lookups (status, off and reconcile look at every record). */
+struct copy_mount {
+	uint64_t id;
+	dev_t dev;
+	unsigned seq;
+	char *mountpoint; /* NULL: longer than PATH_MAX */
+};
+struct mounts {
+	struct copy_mount *v;
+	int n, cap, failed;
+	int ram_found;
+	dev_t ram_dev;
+};
+
+static int snapshot_line(const struct mi_line *m, void *arg)
+{
+	struct mounts *s = arg;
+	char *end;
+	if (!strcmp(m->mountpoint, cfg.ram)) {
+		s->ram_found = 1;
+		s->ram_dev = m->dev;
+	}
+	if (m->root[0] != '/' || m->root[1] != 's' || !isdigit((unsigned char)m->root[2]))
+		return 0;
+	unsigned long seq = strtoul(m->root + 2, &end, 10);
+	if (*end || seq > UINT_MAX)
+		return 0;
+	if (s->n == s->cap) {
+		struct copy_mount *more = realloc(s->v, (size_t)(s->cap = s->cap ? 2 * s->cap : 64) * sizeof *more);
+		if (!more)
+			return s->failed = 1;
+		s->v = more;
+	}
+	struct copy_mount *c = &s->v[s->n++];
+	c->id = m->id;
+	c->dev = m->dev;
+	c->seq = (unsigned)seq;
+	c->mountpoint = m->mountpoint_len < PATH_MAX ? strdup(m->mountpoint) : NULL;
+	if (m->mountpoint_len < PATH_MAX && !c->mountpoint)
+		return s->failed = 1;
+	return 0;
+}
+
+struct mounts *mounts_read(void)
+{
+	struct mounts *s = calloc(1, sizeof *s);
+	if (s && (mountinfo_each(snapshot_line, s) < 0 || s->failed)) {
+		mounts_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void mounts_free(struct mounts *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < s->n; i++)
+		free(s->v[i].mountpoint);
+	free(s->v);
+	free(s);
+}
+
+int mounts_ram(const struct mounts *s, dev_t *dev)
+{
+	if (s->ram_found && dev)
+		*dev = s->ram_dev;
+	return s->ram_found;
+}
+
 /* A bind of copy /sN on the copy's tmpfs device; when mnt is known, that very mount. The ram
  * tmpfs itself need not be visible (it may have been detached while binds of it live on). */
-struct bind_search {
-	const char *root;
-	dev_t dev;
-	uint64_t mnt;
-	struct bind *out;
-	int found;
-};
-static int bind_line(const struct mi_line *m, void *arg)
+int mounts_find(const struct mounts *s, const struct rec *r, struct bind *b)
 {
-	struct bind_search *s = arg;
-	if (m->dev != s->dev || strcmp(m->root, s->root) || (s->mnt && m->id != s->mnt))
-		return 0;
-	s->found = 1;
-	if (s->out) {
-		s->out->mnt = m->id;
-		s->out->long_mountpoint = m->mountpoint_len >= sizeof s->out->mountpoint;
-		snprintf(s->out->mountpoint, sizeof s->out->mountpoint, "%s", s->out->long_mountpoint ? "" : m->mountpoint);
-	}
-	return 1;
-}
-
-int find_bind(const struct rec *r, struct bind *b)
-{
-	char root[32];
 	if (!r->copy_dev)
 		return 0; /* never verified, so never bound: binding comes after "verified" is written */
-	copy_name(r->seq, root, sizeof root, 1);
-	struct bind_search s = { root, (dev_t)r->copy_dev, r->mnt, b, 0 };
-	if (mountinfo_each(bind_line, &s) < 0)
-		return -1;
-	return s.found;
+	for (int i = 0; i < s->n; i++) {
+		const struct copy_mount *c = &s->v[i];
+		if (c->seq != r->seq || c->dev != (dev_t)r->copy_dev || (r->mnt && c->id != r->mnt))
+			continue;
+		if (b) {
+			b->mnt = c->id;
+			b->long_mountpoint = !c->mountpoint;
+			snprintf(b->mountpoint, sizeof b->mountpoint, "%s", c->mountpoint ? c->mountpoint : "");
+		}
+		return 1;
+	}
+	return 0;
 }
 
-int copy_bound(unsigned seq, dev_t ram_dev)
+int mounts_copy_bound(const struct mounts *s, unsigned seq, dev_t ram_dev)
 {
-	char root[32];
-	copy_name(seq, root, sizeof root, 1);
-	struct bind_search s = { root, ram_dev, 0, NULL, 0 };
-	if (mountinfo_each(bind_line, &s) < 0)
-		return -1;
-	return s.found;
+	for (int i = 0; i < s->n; i++)
+		if (s->v[i].seq == seq && s->v[i].dev == ram_dev)
+			return 1;
+	return 0;
 }

@@ -42,6 +42,12 @@ int mkdir_private(const char *p, mode_t forbidden);
  * could not be read or parsed (callers then keep what they have: a stage is never forgotten
  * because its mount could not be seen). */
 int ram_mounted(dev_t *dev);
-int find_bind(const struct rec *r, struct bind *b);
-int copy_bound(unsigned seq, dev_t ram_dev);
+
+/* Binds of copies, from one reading of mountinfo (NULL when it could not be read). */
+struct mounts;
+struct mounts *mounts_read(void);
+void mounts_free(struct mounts *s);
+int mounts_ram(const struct mounts *s, dev_t *dev);            /* the ram tmpfs: 1 or 0 */
+int mounts_find(const struct mounts *s, const struct rec *r, struct bind *b); /* 1 or 0 */
+int mounts_copy_bound(const struct mounts *s, unsigned seq, dev_t ram_dev);
 #endif

@@ -133,8 +133,11 @@ static int detach_fd(int fd)
 
 uint64_t stage_ram_bytes(void)
 {
+	/* Something is mounted on ram (a directory only root made) when its device differs from
+	 * the base's: enough to count bytes, without reading mountinfo on every request. */
+	struct stat ram, base;
 	struct statvfs sv;
-	if (ram_mounted(NULL) != 1 || statvfs(cfg.ram, &sv) < 0)
+	if (stat(cfg.ram, &ram) < 0 || stat(cfg.base, &base) < 0 || ram.st_dev == base.st_dev || statvfs(cfg.ram, &sv) < 0)
 		return 0;
 	return (uint64_t)(sv.f_blocks - sv.f_bfree) * sv.f_frsize;
 }
@@ -232,15 +235,16 @@ static int is_finished(const struct rec *r)
 static void reconcile_locked(void)
 {
 	int n;
+	struct mounts *mounts = mounts_read();
+	if (!mounts)
+		return; /* mountinfo unreadable: nothing may be concluded, so nothing is rolled back */
 	unsigned *seqs = rec_list(&n);
 	for (int i = 0; i < n; i++) {
 		struct rec r;
 		struct bind b;
 		if (rec_read(seqs[i], &r) < 0)
 			continue;
-		int bound = find_bind(&r, &b);
-		if (bound < 0)
-			continue;
+		int bound = mounts_find(mounts, &r, &b);
 		if (bound && is_finished(&r)) {
 			/* A finished stage (the copy was verified before it was mounted): keep it. An
 			 * interrupted unstage is kept too; asking again finishes it. */
@@ -265,7 +269,7 @@ static void reconcile_locked(void)
 	free(seqs);
 	/* Copies that lost their record (none by construction) and are not mounted: delete. */
 	dev_t ram_dev;
-	DIR *d = ram_mounted(&ram_dev) == 1 ? opendir(cfg.ram) : NULL;
+	DIR *d = mounts_ram(mounts, &ram_dev) ? opendir(cfg.ram) : NULL;
 	struct dirent *e;
 	while (d && (e = readdir(d))) {
 		char *end, fn[400];
@@ -274,11 +278,12 @@ static void reconcile_locked(void)
 			continue;
 		unsigned long seq = strtoul(e->d_name + 1, &end, 10);
 		snprintf(fn, sizeof fn, "%s/%lu.rec", cfg.journal, seq);
-		if (!*end && seq <= UINT_MAX && stat(fn, &st) < 0 && errno == ENOENT && copy_bound((unsigned)seq, ram_dev) == 0)
+		if (!*end && seq <= UINT_MAX && stat(fn, &st) < 0 && errno == ENOENT && !mounts_copy_bound(mounts, (unsigned)seq, ram_dev))
 			unlinkat(dirfd(d), e->d_name, 0);
 	}
 	if (d)
 		closedir(d);
+	mounts_free(mounts);
 	stage_cleanup_base();
 }
 
@@ -300,13 +305,14 @@ void verb_status(const struct hp_request *r)
 	}
 	int n, mine = 0;
 	unsigned *seqs = rec_list(&n);
+	struct mounts *mounts = mounts_read();
 	uint64_t staged = 0;
 	for (int i = 0; i < n; i++) {
 		struct rec rc;
 		struct bind b;
 		if (rec_read(seqs[i], &rc) < 0 || !caller_owns(rc.uid))
 			continue;
-		int bound = find_bind(&rc, &b) == 1;
+		int bound = mounts && mounts_find(mounts, &rc, &b);
 		staged += rc.bytes;
 		mine++;
 		reply_line(r->id, "item", "stage path=%s staged-at=%s bytes=%llu state=%s mnt=%llu copy=s%u copy-dev=%llu copy-ino=%llu uid=%u",
@@ -315,6 +321,7 @@ void verb_status(const struct hp_request *r)
 			   (unsigned)rc.uid);
 	}
 	free(seqs);
+	mounts_free(mounts);
 	locks_status(r->id);
 	sysctl_status(r->id);
 	struct ram_budget bud;
@@ -705,17 +712,18 @@ int stage_off(uint64_t id)
 	reconcile_locked();
 	int n, failed = 0;
 	unsigned *seqs = rec_list(&n);
+	struct mounts *mounts = mounts_read();
 	dev_t ram_dev;
 	char none[8];
 	/* One /proc scan for the whole tmpfs: per-stage scans only when something holds a copy. */
-	int scan = ram_mounted(&ram_dev) != 1 || find_holders(ram_dev, 0, none, sizeof none) > 0;
+	int scan = !mounts || !mounts_ram(mounts, &ram_dev) || find_holders(ram_dev, 0, none, sizeof none) > 0;
 	for (int i = 0; i < n; i++) {
 		struct rec rc;
 		struct bind b;
 		struct undo_result u;
 		if (rec_read(seqs[i], &rc) < 0 || !caller_owns(rc.uid))
 			continue;
-		int bound = find_bind(&rc, &b);
+		int bound = mounts ? mounts_find(mounts, &rc, &b) : -1;
 		int mfd = bound == 1 ? open_mount(&b, rc.mnt ? rc.mnt : b.mnt) : -1;
 		if (bound < 0 || (bound == 1 && mfd < 0)) {
 			failed++;
@@ -736,6 +744,7 @@ int stage_off(uint64_t id)
 			close(mfd);
 	}
 	free(seqs);
+	mounts_free(mounts);
 	stage_cleanup_base();
 	journal_unlock();
 	return failed;
