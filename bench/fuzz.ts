@@ -11,7 +11,7 @@ execFileSync('make', ['-s', '-C', join(repoRoot, 'src/helper'), 'fuzz'], { stdio
 const corpus = mkdtempSync(join(tmpdir(), 'hearth-fuzz-corpus-'))
 const r = spawnSync(
   join(repoRoot, 'build/helper/fuzz-request'),
-  [`-max_total_time=${seconds}`, '-max_len=9000', '-print_final_stats=1', `-artifact_prefix=${corpus}/`, corpus, join(repoRoot, 'src/helper/fuzz-corpus')],
+  [`-max_total_time=${seconds}`, '-max_len=17000', '-print_final_stats=1', `-artifact_prefix=${corpus}/`, corpus, join(repoRoot, 'src/helper/fuzz-corpus')],
   { stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8' },
 )
 const done = /Done (\d+) runs in (\d+) second/.exec(r.stderr)

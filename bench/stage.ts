@@ -1,5 +1,5 @@
 // `npm run bench -- stage [GiB] [rounds]`: staging an evicted multi-GB file through the helper,
-// against `cp` into a tmpfs with the same options (huge=always) and `cat` of the same evicted
+// against `cp` into a tmpfs with the same options (huge=within_size) and `cat` of the same evicted
 // file to /dev/null, in the same run, alternating, medians. Goal: ≥2× cp, within 10% of cat.
 import { spawnSync } from 'node:child_process'
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs'
@@ -14,9 +14,11 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 buildHelper()
 const ns = await openNamespace()
-const file = join('/var/tmp', `hearth-bench-stage-${process.pid}.bin`)
+const file = join('/var/tmp', `hearth-bench-stage-${process.pid}.gguf`)
 try {
   const block = randomBytes(64 << 20)
+  block.write('GGUF', 0, 'latin1') // the helper stages model files only
+  block.writeUInt32LE(3, 4)
   const fd = openSync(file, 'w')
   for (let done = 0; done < bytes; done += block.length) writeSync(fd, block, 0, Math.min(block.length, bytes - done))
   closeSync(fd)
@@ -27,7 +29,7 @@ try {
     if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`)
   }
   const peerDir = join(ns.dir, 'peer')
-  inside(`mkdir -p ${peerDir} && mount -t tmpfs -o size=${bytes + (64 << 20)},mode=0700,huge=always,nosuid,nodev,noexec peer ${peerDir}`)
+  inside(`mkdir -p ${peerDir} && mount -t tmpfs -o size=${bytes + (64 << 20)},mode=0700,huge=within_size,nosuid,nodev peer ${peerDir}`)
   const helper = ns.helper()
   const timings = { stage: [] as number[], cp: [] as number[], cat: [] as number[] }
   const runs: Record<keyof typeof timings, () => Promise<void>> = {

@@ -16,7 +16,7 @@ describe('request parser fuzzing', () => {
     try {
       const r = spawnSync(
         join(repoRoot, 'build/helper/fuzz-request'),
-        ['-max_total_time=20', '-max_len=9000', '-timeout=5', `-artifact_prefix=${work}/`, work, join(repoRoot, 'src/helper/fuzz-corpus')],
+        ['-max_total_time=20', '-max_len=17000', '-timeout=5', `-artifact_prefix=${work}/`, work, join(repoRoot, 'src/helper/fuzz-corpus')],
         { encoding: 'utf8', timeout: 50_000 },
       )
       expect(r.stderr).toMatch(/Done \d+ runs/)

@@ -8,10 +8,14 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
 	static struct hp_request req;
 	char err[512];
+	uint64_t lead = hp_leading_id((const char *)data, size);
+	assert(lead <= HP_MAX_ID);
 	if (hp_parse((const char *)data, size, &req, err, sizeof err) != 0) {
 		assert(memchr(err, 0, sizeof err));
+		assert(req.id == lead); /* an error names the id the line starts with, or 0 */
 		return 0;
 	}
+	assert(req.id == lead);
 	assert(req.id >= 1 && req.id <= HP_MAX_ID && req.verb < V_COUNT && req.nfields <= HP_MAX_FIELDS);
 	for (int i = 0; i < req.nfields; i++) {
 		assert(strlen(req.fields[i].val) == req.fields[i].len);

@@ -152,7 +152,8 @@ static const struct hp_param *find_param(const struct hp_param *ps, const char *
 	return NULL;
 }
 
-uint64_t hp_leading_id(const char *line, size_t len)
+/* The first token as an id, in a line without its newline. */
+static uint64_t leading_id(const char *line, size_t len)
 {
 	const char *sp = memchr(line, ' ', len);
 	size_t idlen = sp ? (size_t)(sp - line) : len;
@@ -162,13 +163,18 @@ uint64_t hp_leading_id(const char *line, size_t len)
 	return 0;
 }
 
+uint64_t hp_leading_id(const char *line, size_t len)
+{
+	return leading_id(line, len > 0 && line[len - 1] == '\n' ? len - 1 : len);
+}
+
 int hp_parse(const char *line, size_t len, struct hp_request *req, char *err, size_t errlen)
 {
 	memset(req, 0, offsetof(struct hp_request, store));
 	if (len > 0 && line[len - 1] == '\n')
 		len--;
 	/* The id first, so that even a malformed request's error names it. */
-	req->id = hp_leading_id(line, len);
+	req->id = leading_id(line, len);
 	if (len + 1 > HP_MAX_LINE) {
 		snprintf(err, errlen, "request line is longer than %d bytes", HP_MAX_LINE);
 		return -1;

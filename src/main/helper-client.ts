@@ -260,6 +260,8 @@ export class HelperClient {
   /** Whether files of other users can be staged here (hearth-helper-admin), and why not. */
   adminStatus(): PrivilegeStatus {
     if (this.opts.adminLaunch) return { available: true, mode: 'root', helperPath: this.opts.adminLaunch.command }
+    // A client told how to start its helper (tests) never falls back to the real admin helper.
+    if (this.opts.launch) return { available: false, mode: 'none', helperPath: null, reason: 'no admin helper is set up for this helper client' }
     const { launch: _l, ...s } = adminPrivilegeStatus(this.opts.env)
     return s
   }
@@ -270,7 +272,7 @@ export class HelperClient {
    * accepted there, for files the caller may read but neither owns nor may write.
    */
   requestAsAdmin(verb: string, fields: Record<string, string> = {}, opts: RequestOptions = {}): Promise<HelperReply> {
-    const launch = this.opts.adminLaunch ?? adminPrivilegeStatus(this.opts.env).launch
+    const launch = this.opts.adminLaunch ?? (this.opts.launch ? undefined : adminPrivilegeStatus(this.opts.env).launch)
     if (!launch) return Promise.reject(new HearthError('UNAVAILABLE', this.adminStatus().reason ?? 'the admin helper is unavailable'))
     let line: string
     try {

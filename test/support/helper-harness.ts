@@ -179,10 +179,15 @@ export async function startHelperThenBecome(uid: number, scratch: string): Promi
     env: helperEnv(),
   })
   await helper.start()
+  becomeUser(uid)
+  return helper
+}
+
+/** For test children started as root: becomes UID (and group UID) for good. */
+export function becomeUser(uid: number): void {
   process.setgroups!([uid])
   process.setgid!(uid)
   process.setuid!(uid)
-  return helper
 }
 
 /** A child that answers one JSON line per command line; `ask` sends one and reads the reply. */

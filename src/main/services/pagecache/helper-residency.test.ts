@@ -3,7 +3,7 @@
 // the file belongs to "nobody" with mode 0644, so that user may read it but cachestat refuses it
 // and mincore would claim 100%. fincore, run here as root, is the referee.
 import type { ChildProcess } from 'node:child_process'
-import { chmodSync, chownSync } from 'node:fs'
+import { chmodSync, chownSync, closeSync, fsyncSync, openSync, writeSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -29,9 +29,19 @@ afterAll(async () => {
 
 type Reply = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/** Puts a GGUF header (magic, version 3) at the start of a file, written back, nothing cached. */
+function markAsGguf(path: string): void {
+  const fd = openSync(path, 'r+')
+  writeSync(fd, Buffer.from([0x47, 0x47, 0x55, 0x46, 3, 0, 0, 0]), 0, 8, 0)
+  fsyncSync(fd)
+  closeSync(fd)
+  evict(path)
+}
+
 it.skipIf(process.getuid?.() !== 0)('an ordinary user sees a hidden file’s residency through a running helper, paced and cached, and never starts one for it', async () => {
   const file = join(dir, 'system-blob')
   writeColdFile(file, 16 * MiB)
+  markAsGguf(file) // the helper answers for model files only
   chownSync(file, 65534, 65534)
   chmodSync(file, 0o644)
   evict(file)

@@ -1,11 +1,12 @@
 // The staging service over a real helper in a private mount namespace: jobs, capacity numbers,
 // the off preview naming holders, and the 'staging' topic.
-import { createHash, randomBytes } from 'node:crypto'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { chownSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Catalog, Job, StagingState } from '../../../shared/api'
-import { buildHelper, openNamespace, type Namespace } from '../../../../test/support/helper-harness'
+import { buildHelper, ggufBytes, openNamespace, type Namespace } from '../../../../test/support/helper-harness'
+import { HelperClient } from '../../helper-client'
 import type { CatalogService } from '../../context'
 import { createHub } from '../../hub'
 import { defaultSettings, type SettingsStore } from '../../settings'
@@ -37,18 +38,18 @@ function settingsWith(reserveBytes: number): SettingsStore {
   return { get: () => ({ ...defaultSettings, stagingReserveBytes: reserveBytes }) } as unknown as SettingsStore
 }
 
-async function setup(reserveBytes = 256 * MiB) {
+async function setup(reserveBytes = 256 * MiB, helper?: (n: Namespace) => HelperClient) {
   ns = await openNamespace()
   const hub = createHub()
   const jobs = createJobRunner({ hub, publishIntervalMs: 10 })
-  const staging = createStagingService({ hub, settings: settingsWith(reserveBytes), catalog: fileCatalog(), jobs, helper: ns.helper() })
+  const staging = createStagingService({ hub, settings: settingsWith(reserveBytes), catalog: fileCatalog(), jobs, helper: helper ? helper(ns) : ns.helper() })
   return { hub, jobs, staging }
 }
 
 describe('staging service', () => {
   it('stages as a job with progress, lists it, previews off with holders, and undoes it', async () => {
     const { hub, jobs, staging } = await setup()
-    const data = randomBytes(20 * MiB)
+    const data = ggufBytes(20 * MiB)
     const path = join(ns!.dir, 'model.gguf')
     writeFileSync(path, data)
     const states: StagingState[] = []
@@ -88,8 +89,35 @@ describe('staging service', () => {
   it('refuses a model larger than RAM minus the reserve, with numbers', async () => {
     const { staging } = await setup(2 ** 50)
     const path = join(ns!.dir, 'm.gguf')
-    writeFileSync(path, randomBytes(MiB))
+    writeFileSync(path, ggufBytes(MiB))
     await expect(staging.stage([path])).rejects.toThrow(/needs 0\.0 GiB, 0\.0 GiB available after the .* reserve/)
+  })
+
+  it('stages a file of another user through the admin helper and says so in the job', async () => {
+    const { jobs, staging } = await setup(256 * MiB, (n) => n.helper({ uid: 12345 }))
+    const path = join(ns!.dir, 'ollama-blob.gguf')
+    const data = ggufBytes(2 * MiB)
+    writeFileSync(path, data, { mode: 0o644 })
+    chownSync(path, 65534, 65534)
+    const done = await jobs.wait((await staging.stage([path])).id)
+    expect(done.status).toBe('done')
+    expect(done.note).toMatch(/1 file of another user, with an administrator's password/)
+    expect((await staging.status()).staged.map((s) => s.path)).toEqual([path])
+    expect((await staging.off()).unstaged).toEqual([path])
+  })
+
+  it('refuses a file of another user where the admin helper is unavailable, saying why and what to do', async () => {
+    const { jobs, staging } = await setup(256 * MiB, (n) => {
+      const [command, ...args] = n.helperArgv()
+      return new HelperClient({ launch: { command, args }, uid: 12345, env: { PATH: process.env.PATH } }) // no admin helper
+    })
+    const path = join(ns!.dir, 'root-owned.gguf')
+    writeFileSync(path, ggufBytes(MiB), { mode: 0o644 })
+    const failed = await jobs.wait((await staging.stage([path])).id)
+    expect(failed.status).toBe('failed')
+    expect(failed.error?.code).toBe('PERMISSION')
+    expect(failed.error?.message).toMatch(/belongs to root .*staging would freeze it.*That is not possible here: no admin helper is set up.*Or stage a copy you own/)
+    expect((await staging.status()).staged).toEqual([])
   })
 })
 
