@@ -181,6 +181,7 @@ describe('item 3: the lock no user can hold, and one final line per request', ()
     const h = ns.helper()
     await h.request('stage', { path: g.path })
     // Another helper at work: it holds the journal lock (and, for older helpers, the base's parent).
+    mkdirSync(`${ns.base}-lock`, { mode: 0o700, recursive: true })
     await holding(['flock', join(`${ns.base}-lock`, 'lock'), '-c', `flock ${ns.dir} -c 'echo held; exec sleep 30'`])
     const lines = await ns.rawLines('5 off\n6 status\n', /^6 (ok|err)/)
     expect(lines.filter((l) => /^5 (ok|err)/.test(l))).toEqual([expect.stringMatching(/^5 err BUSY msg=another%20hearth-helper/)])
