@@ -29,7 +29,9 @@ test.beforeAll(async () => {
   served = await startServe(
     isolatedEnv({ HOME: home, XDG_CONFIG_HOME: join(home, '.config'), HEARTH_OLLAMA_SYSTEM_DIR: join(dir, 'no-system-ollama') }),
     30_000,
-    ['unshare', '-m', '--propagation', 'private'],
+    // Its own /run too: the helper's base (/run/hearth) is then this server's alone, whatever
+    // other helpers on the machine do meanwhile.
+    ['unshare', '-m', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs hearth-e2e-run /run && exec "$@"', 'sh'],
   )
 })
 test.afterAll(async () => {
@@ -47,7 +49,7 @@ test('stage a model from its detail, see the RAM-disk badge and tmpfs bar, then 
   await page.getByText('stage-me Q8_0').first().click()
   await page.getByTestId('stage').click()
   await expect(page.getByTestId('ramdisk-badge').first()).toBeVisible({ timeout: 30_000 })
-  // The server's namespace (unshare execs node, so its pid is the server's) shows the bind.
+  // The server's namespace (unshare and sh exec node, so its pid is the server's) shows the bind.
   await expect.poll(() => / - tmpfs hearth /.test(mountsOfServer().split('\n').filter((l) => l.includes('stage-me')).join('\n'))).toBe(true)
   await page.screenshot({ path: join(shots, 'staged-detail.png') })
 

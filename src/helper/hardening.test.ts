@@ -8,6 +8,7 @@ import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync
 import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { buildHelper, ggufBytes, hearthMounts, openNamespace, refusal, sparseGguf, type Namespace } from '../../test/support/helper-harness'
+import { HelperClient } from '../main/helper-client'
 
 const MiB = 1024 * 1024
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
@@ -259,6 +260,30 @@ describe('item 5: mountinfo lines of any length; a stage is never forgotten', ()
     expect(st.items.filter((i) => i.kind === 'stage').map((i) => i.fields['staged-at'])).toEqual([moved])
     expect((await again.request('off')).fields.failed).toBe('0')
     expect(hearthMounts(ns.mountinfo())).toHaveLength(0)
+  })
+})
+
+describe('item 5: … nor by a helper in another mount namespace', () => {
+  it('a helper in another mount namespace, sharing the base under /run, neither lists nor rolls back this one’s stages', async () => {
+    ns = await openNamespace()
+    const g = gguf(ns.dir, 'm.gguf')
+    await ns.helper().request('stage', { path: g.path })
+    // The same base, seen from a second private namespace (as a helper of a sandboxed service
+    // would see /run): the bind above is invisible there.
+    const [, , , , , ...helperArgs] = ns.helperArgv()
+    const other = new HelperClient({ launch: { command: 'unshare', args: ['-m', '--propagation', 'private', ...helperArgs] }, env: { PATH: process.env.PATH } })
+    try {
+      const st = await other.request('status') // its start reconciled the journal
+      expect(st.fields.stages).toBe('0')
+      expect((await other.request('off')).items).toEqual([])
+    } finally {
+      await other.close()
+    }
+    const here = await ns.helper().request('status')
+    expect(here.items.filter((i) => i.kind === 'stage').map((i) => i.fields.path)).toEqual([g.path])
+    expect((await ns.helper().request('off')).items.map((i) => i.kind)).toEqual(['unstaged'])
+    expect(hearthMounts(ns.mountinfo())).toHaveLength(0)
+    expect(existsSync(ns.base)).toBe(false)
   })
 })
 

@@ -743,6 +743,8 @@ int main(int argc, char **argv)
 		return 2;
 	set_caller(uid);
 	as_root();
+	struct stat ns;
+	cfg.mntns = stat("/proc/self/ns/mnt", &ns) == 0 ? (uint64_t)ns.st_ino : 0;
 	if (once)
 		return run_once(once);
 

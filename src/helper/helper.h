@@ -25,6 +25,9 @@ struct helper_config {
 	/* Files the caller neither owns nor may write: staging freezes them for their owner, so only
 	 * the one-shot admin helper (its own polkit action, a password every time) may stage them. */
 	int allow_foreign;
+	/* This helper's mount namespace (the inode of /proc/self/ns/mnt): the base under /run is
+	 * shared by every namespace, its mounts are not, so each helper looks after its own. */
+	uint64_t mntns;
 };
 extern struct helper_config cfg;
 

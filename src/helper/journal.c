@@ -85,8 +85,8 @@ int rec_write(const struct rec *r)
 	FILE *f = fopen(tmp, "wxe");
 	if (!f)
 		return -1;
-	fprintf(f, "state=%s\nuid=%u\npath=%s\ndev=%llu\nino=%llu\nbytes=%llu\ncopy-dev=%llu\ncopy-ino=%llu\nmnt=%llu\n",
-		r->state, (unsigned)r->uid, enc(r->path), (unsigned long long)r->dev, (unsigned long long)r->ino,
+	fprintf(f, "state=%s\nuid=%u\nmntns=%llu\npath=%s\ndev=%llu\nino=%llu\nbytes=%llu\ncopy-dev=%llu\ncopy-ino=%llu\nmnt=%llu\n",
+		r->state, (unsigned)r->uid, (unsigned long long)r->mntns, enc(r->path), (unsigned long long)r->dev, (unsigned long long)r->ino,
 		(unsigned long long)r->bytes, (unsigned long long)r->copy_dev, (unsigned long long)r->copy_ino,
 		(unsigned long long)r->mnt);
 	if (fclose(f) != 0 || rename(tmp, fin) != 0) {
@@ -114,6 +114,7 @@ int rec_read(unsigned seq, struct rec *r)
 		unsigned long long v = strtoull(eq, NULL, 10);
 		if (!strcmp(line, "state")) snprintf(r->state, sizeof r->state, "%s", eq);
 		else if (!strcmp(line, "uid")) r->uid = (uid_t)v;
+		else if (!strcmp(line, "mntns")) r->mntns = v;
 		else if (!strcmp(line, "path")) pct_decode(eq, r->path, sizeof r->path);
 		else if (!strcmp(line, "dev")) r->dev = v;
 		else if (!strcmp(line, "ino")) r->ino = v;
@@ -124,6 +125,11 @@ int rec_read(unsigned seq, struct rec *r)
 	}
 	fclose(f);
 	return 0;
+}
+
+int rec_here(const struct rec *r)
+{
+	return !r->mntns || r->mntns == cfg.mntns;
 }
 
 void rec_remove(unsigned seq)

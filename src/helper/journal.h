@@ -9,6 +9,7 @@
 struct rec {
 	unsigned seq;
 	uid_t uid; /* the caller it was made for: only they (and root) see and undo it */
+	uint64_t mntns; /* the mount namespace its bind lives in (0: recorded before this was kept) */
 	char state[16];
 	char path[HP_MAX_PATH + 1];
 	uint64_t dev, ino, bytes, copy_dev, copy_ino, mnt;
@@ -28,6 +29,9 @@ int journal_lock(uint64_t id, int wait_ms);
 void journal_unlock(void);
 
 int rec_write(const struct rec *r);
+/* Whether a record's bind lives in this helper's mount namespace (only there can it be seen,
+ * kept or undone; a helper in another namespace never rolls it back). */
+int rec_here(const struct rec *r);
 int rec_read(unsigned seq, struct rec *r);
 void rec_remove(unsigned seq);
 /* Every record's sequence number, ascending, in a malloc'd array (free it); *n = -1 when the

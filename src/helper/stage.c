@@ -192,13 +192,19 @@ static int ram_grow(uint64_t id, uint64_t need_bytes)
 /* Shrinks the tmpfs to what it holds, or removes it and the base when nothing is left. */
 void stage_cleanup_base(void)
 {
-	int n;
-	free(rec_list(&n));
+	int n, here = 0;
+	unsigned *seqs = rec_list(&n);
+	for (int i = 0; i < n; i++) {
+		struct rec r;
+		here += rec_read(seqs[i], &r) == 0 && rec_here(&r);
+	}
+	free(seqs);
 	int mounted = ram_mounted(NULL);
 	if (n < 0 || mounted < 0)
 		return;
 	if (mounted) {
-		if (n > 0) {
+		/* This namespace's RAM disk holds this namespace's copies only. */
+		if (here > 0) {
 			char opts[64];
 			uint64_t used = stage_ram_bytes();
 			snprintf(opts, sizeof opts, "size=%llu", (unsigned long long)(used > 4096 ? used : 4096));
@@ -242,8 +248,8 @@ static void reconcile_locked(void)
 	for (int i = 0; i < n; i++) {
 		struct rec r;
 		struct bind b;
-		if (rec_read(seqs[i], &r) < 0)
-			continue;
+		if (rec_read(seqs[i], &r) < 0 || !rec_here(&r))
+			continue; /* another namespace's stage: invisible here, so never concluded about */
 		int bound = mounts_find(mounts, &r, &b);
 		if (bound && is_finished(&r)) {
 			/* A finished stage (the copy was verified before it was mounted): keep it. An
@@ -310,7 +316,7 @@ void verb_status(const struct hp_request *r)
 	for (int i = 0; i < n; i++) {
 		struct rec rc;
 		struct bind b;
-		if (rec_read(seqs[i], &rc) < 0 || !caller_owns(rc.uid))
+		if (rec_read(seqs[i], &rc) < 0 || !caller_owns(rc.uid) || !rec_here(&rc))
 			continue;
 		int bound = mounts && mounts_find(mounts, &rc, &b);
 		staged += rc.bytes;
@@ -535,6 +541,7 @@ void verb_stage(const struct hp_request *r)
 		goto out;
 	}
 	rec.uid = caller_uid;
+	rec.mntns = cfg.mntns;
 	snprintf(rec.state, sizeof rec.state, "copying");
 	snprintf(rec.path, sizeof rec.path, "%s", path);
 	rec.dev = st.st_dev;
@@ -678,7 +685,7 @@ void verb_unstage(const struct hp_request *r)
 	for (int i = 0; i < n && !found; i++) {
 		struct rec rc;
 		struct undo_result u;
-		if (rec_read(seqs[i], &rc) < 0 || !caller_owns(rc.uid) || rc.mnt != sx.stx_mnt_id || rc.copy_ino != st.st_ino ||
+		if (rec_read(seqs[i], &rc) < 0 || !caller_owns(rc.uid) || !rec_here(&rc) || rc.mnt != sx.stx_mnt_id || rc.copy_ino != st.st_ino ||
 		    rc.copy_dev != st.st_dev)
 			continue;
 		found = 1;
@@ -721,7 +728,7 @@ int stage_off(uint64_t id)
 		struct rec rc;
 		struct bind b;
 		struct undo_result u;
-		if (rec_read(seqs[i], &rc) < 0 || !caller_owns(rc.uid))
+		if (rec_read(seqs[i], &rc) < 0 || !caller_owns(rc.uid) || !rec_here(&rc))
 			continue;
 		int bound = mounts ? mounts_find(mounts, &rc, &b) : -1;
 		int mfd = bound == 1 ? open_mount(&b, rc.mnt ? rc.mnt : b.mnt) : -1;
