@@ -3,7 +3,8 @@
 # every page (libc through ctypes, no Hearth code), and prints, for each [start, length) range
 # read as JSON from stdin, the resident bytes (partial first/last pages count their overlap) and
 # the resident pages the range spans.
-#   usage: mincore-ranges.py FILE < '[[start, length], ...]'
+# With --runs it also prints the resident pages as runs [first page, count].
+#   usage: mincore-ranges.py FILE [--runs] < '[[start, length], ...]'
 import ctypes, ctypes.util, json, os, sys
 
 libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
@@ -39,4 +40,14 @@ for start, length in ranges:
             rp += 1
             rb += min(start + length, (p + 1) * page) - max(start, p * page)
     out.append({"residentBytes": rb, "residentPages": rp, "pages": last - first + 1})
-print(json.dumps({"pages": pages, "residentPages": sum(b & 1 for b in resident), "ranges": out}))
+result = {"pages": pages, "residentPages": sum(b & 1 for b in resident), "ranges": out}
+if "--runs" in sys.argv[2:]:
+    runs = []
+    for p in range(pages):
+        if resident[p] & 1:
+            if runs and runs[-1][0] + runs[-1][1] == p:
+                runs[-1][1] += 1
+            else:
+                runs.append([p, 1])
+    result["runs"] = runs
+print(json.dumps(result))

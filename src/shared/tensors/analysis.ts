@@ -1,23 +1,28 @@
 // What a recording says: how sequential the reads were, which tensors were touched first, and
 // the time series people chart. Pure functions over a Recording, shared by the CLI and the UI.
-import type { PageRun, Recording, RecordingSample, TensorInfo } from '../contract/tensors'
+import type { PageRun, Recording, TensorInfo } from '../contract/tensors'
+import { PageBits } from './page-bits'
 
-/** The blktrace rule: a read that starts within 128 KiB of where the previous one ended is sequential. */
+/** The blktrace rule: a read that starts within 128 KiB of where earlier reads ended is sequential. */
 export const sequentialGapBytes = 128 * 1024
 
 export interface Sequentiality {
   /**
-   * Share (0..1) of the judged bytes that were sequential; null with fewer than two runs.
+   * Share (0..1) of the judged bytes that were sequential; null when nothing could be judged.
    *
    * Definition. The recording's added runs (maximal stretches of pages that became resident in one
-   * sample) are put in the order they were seen: samples in time order, and within one sample by
-   * file then offset (a sample cannot see the order inside its interval). A run is sequential
-   * when the run before it is in the same file and |run start − previous run end| ≤ 128 KiB
-   * (sequentialGapBytes), the rule researchers apply to consecutive requests in blktrace. The
-   * share weighs runs by their bytes; the very first run has no predecessor and is not judged.
+   * sample) are taken in the order they were seen: samples in time order, and within one sample
+   * by file then offset (a sample cannot see the order inside its interval). A run is sequential
+   * when some page in the 128 KiB just before its first page (sequentialGapBytes, the gap
+   * researchers allow between consecutive requests in blktrace) was added earlier in the
+   * recording: the run continues a stream that was being read. The share weighs runs by their
+   * bytes. The first run of the recording has nothing before it and is not judged.
    *
-   * A reader of random 1 MiB blocks thus scores near 0 (each block is a run far from the
-   * previous one), a front-to-back reader near 1, whatever the block size of either.
+   * Comparing with every page added so far, not only with the run just before, keeps a stream
+   * intact when a sample catches it mid-read (a piece still in flight shows up one sample late)
+   * or when a loader pauses between layers. A reader of random 1 MiB blocks thus scores near 0
+   * (the 128 KiB before a random block were rarely read), a front-to-back reader near 1,
+   * whatever the block size of either.
    */
   share: number | null
   sequentialBytes: number
@@ -25,27 +30,45 @@ export interface Sequentiality {
   runs: number
 }
 
-/** The added runs of a recording in the order defined above (runs inside a sample are sorted). */
-export function orderedAddedRuns(samples: RecordingSample[]): { tMs: number; run: PageRun }[] {
-  const out: { tMs: number; run: PageRun }[] = []
-  for (const s of samples) {
+export interface OrderedRun {
+  /** Index of its sample */
+  sample: number
+  tMs: number
+  run: PageRun
+  /** null for the first run (not judged) */
+  sequential: boolean | null
+}
+
+/** The added runs of a recording in the order defined above, each judged by the 128 KiB rule. */
+export function judgedRuns(rec: Pick<Recording, 'samples' | 'header'>): OrderedRun[] {
+  const { pageBytes, files } = rec.header
+  const gapPages = Math.max(1, Math.floor(sequentialGapBytes / pageBytes))
+  const added = files.map((f) => new PageBits(Math.ceil(f.bytes / pageBytes)))
+  const out: OrderedRun[] = []
+  for (const [si, s] of rec.samples.entries()) {
     const sorted = [...s.added].sort((a, b) => a[0] - b[0] || a[1] - b[1])
-    for (const run of sorted) out.push({ tMs: s.tMs, run })
+    for (const run of sorted) {
+      const [f, first, n] = run
+      const bits = added[f]
+      if (!bits) continue
+      const from = Math.max(0, first - gapPages)
+      const sequential = out.length === 0 ? null : bits.count(from, first - from) > 0
+      out.push({ sample: si, tMs: s.tMs, run, sequential })
+      for (let p = first; p < Math.min(first + n, bits.pages); p++) bits.set(p, true)
+    }
   }
   return out
 }
 
 export function sequentiality(rec: Pick<Recording, 'samples' | 'header'>): Sequentiality {
   const page = rec.header.pageBytes
-  const runs = orderedAddedRuns(rec.samples)
+  const runs = judgedRuns(rec)
   let sequentialBytes = 0
   let judgedBytes = 0
-  for (let i = 1; i < runs.length; i++) {
-    const [f, first, n] = runs[i].run
-    const [pf, pFirst, pN] = runs[i - 1].run
-    const bytes = n * page
-    judgedBytes += bytes
-    if (f === pf && Math.abs(first * page - (pFirst + pN) * page) <= sequentialGapBytes) sequentialBytes += bytes
+  for (const r of runs) {
+    if (r.sequential === null) continue
+    judgedBytes += r.run[2] * page
+    if (r.sequential) sequentialBytes += r.run[2] * page
   }
   return { share: judgedBytes > 0 ? sequentialBytes / judgedBytes : null, sequentialBytes, judgedBytes, runs: runs.length }
 }

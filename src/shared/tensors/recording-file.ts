@@ -2,7 +2,7 @@
 // back (an imported file is untrusted input), and a CSV export for spreadsheets.
 import { z } from 'zod'
 import { tensorKinds, type Recording, type RecordingLine } from '../contract/tensors'
-import { orderedAddedRuns, sequentialGapBytes, tensorIndex, forEachOverlap } from './analysis'
+import { forEachOverlap, judgedRuns, tensorIndex } from './analysis'
 
 const count = z.number().int().min(0)
 const run = z.tuple([count, count, count])
@@ -111,8 +111,8 @@ const csvField = (v: string | number | null) => {
 /**
  * CSV for spreadsheets: one row per page run that became resident (event "added") or left the
  * cache ("removed"), and one "sample" row per sample carrying the rates, all on one time axis.
- * `first_tensor` names the first tensor the run overlaps; `sequential` applies the 128 KiB rule
- * to added runs in recorded order (see analysis.ts).
+ * `first_tensor` names the first tensor the run overlaps; `sequential` is the 128 KiB rule's
+ * verdict on an added run (see sequentiality in analysis.ts; empty for the first run).
  */
 export function recordingToCsv(rec: Recording): string {
   const { files, tensors, pageBytes } = rec.header
@@ -122,22 +122,18 @@ export function recordingToCsv(rec: Recording): string {
     forEachOverlap(tensors, order, f, first * pageBytes, (first + n) * pageBytes, (t) => (name ??= tensors[t].name))
     return name
   }
-  const seq = new Map<string, number>()
-  const ordered = orderedAddedRuns(rec.samples)
-  ordered.forEach(({ tMs, run }, i) => {
-    if (i === 0) return
-    const p = ordered[i - 1].run
-    const s = run[0] === p[0] && Math.abs(run[1] * pageBytes - (p[1] + p[2]) * pageBytes) <= sequentialGapBytes
-    seq.set(`${tMs}:${run.join(':')}`, s ? 1 : 0)
-  })
+  const judged = judgedRuns(rec)
+  let next = 0
   const rows: (string | number | null)[][] = [
     ['t_ms', 'event', 'file', 'offset_bytes', 'bytes', 'first_tensor', 'sequential', 'resident_bytes', 'disk_read_bytes_per_sec', 'major_faults_per_sec'],
   ]
   for (const [f, first, n] of rec.initial.resident) rows.push([0, 'resident-at-start', files[f].path, first * pageBytes, n * pageBytes, firstTensor(f, first, n), null, null, null, null])
-  for (const s of rec.samples) {
+  for (const [si, s] of rec.samples.entries()) {
     rows.push([s.tMs, 'sample', null, null, null, null, null, s.residentBytes, s.diskReadBytesPerSec, s.majorFaultsPerSec])
-    for (const r of [...s.added].sort((a, b) => a[0] - b[0] || a[1] - b[1])) {
-      rows.push([s.tMs, 'added', files[r[0]].path, r[1] * pageBytes, r[2] * pageBytes, firstTensor(...r), seq.get(`${s.tMs}:${r.join(':')}`) ?? null, null, null, null])
+    // judgedRuns lists each sample's added runs in the same sorted order.
+    for (; next < judged.length && judged[next].sample === si; next++) {
+      const { run: r, sequential } = judged[next]
+      rows.push([s.tMs, 'added', files[r[0]].path, r[1] * pageBytes, r[2] * pageBytes, firstTensor(...r), sequential === null ? null : sequential ? 1 : 0, null, null, null])
     }
     for (const r of s.removed) rows.push([s.tMs, 'removed', files[r[0]].path, r[1] * pageBytes, r[2] * pageBytes, firstTensor(...r), null, null, null, null])
   }

@@ -120,11 +120,11 @@ export function createTensorsService(opts: { hub: Hub; catalog: Pick<CatalogServ
     },
     async startRecording(req) {
       const id = `rec-${Date.now().toString(36)}-${++seq}`
-      let entry: Entry | undefined
-      let pulse: NodeJS.Timeout | undefined
-      const pending: RecordingLine[] = []
+      // Lines come before the entry exists (header, initial) and after (samples, end).
+      const live: { entry?: Entry; pulse?: NodeJS.Timeout; pending: RecordingLine[] } = { pending: [] }
       const onLine = (line: RecordingLine) => {
-        if (!entry) return void pending.push(line)
+        const entry = live.entry
+        if (!entry) return void live.pending.push(line)
         if (line.type === 'sample') entry.rec.samples.push(line)
         else if (line.type === 'end') {
           entry.rec.end = line
@@ -134,14 +134,14 @@ export function createTensorsService(opts: { hub: Hub; catalog: Pick<CatalogServ
           current(entry) // the final counters, before the recorder is let go
           entry.recorder = null
           publish(entry)
-          clearInterval(pulse)
+          clearInterval(live.pulse)
           prune()
         }
       }
       const recorder = await record(req, onLine)
       const h = recorder.header
-      const initial = pending.find((l) => l.type === 'initial')
-      entry = {
+      const initial = live.pending.find((l) => l.type === 'initial')
+      const entry: Entry = {
         recorder,
         rec: { header: h, initial: initial?.type === 'initial' ? initial : { type: 'initial', resident: [] }, samples: [] },
         status: {
@@ -160,11 +160,12 @@ export function createTensorsService(opts: { hub: Hub; catalog: Pick<CatalogServ
           ...(h.pid ? { pid: h.pid } : {}),
         },
       }
+      live.entry = entry
       entries.set(id, entry)
-      for (const l of pending) if (l.type !== 'header' && l.type !== 'initial') onLine(l)
+      for (const l of live.pending) if (l.type !== 'header' && l.type !== 'initial') onLine(l)
       // Status twice a second while it runs: enough for a counter, cheap for the socket.
-      pulse = setInterval(() => entry?.recorder && publish(entry), 500)
-      pulse.unref()
+      live.pulse = setInterval(() => entry.recorder && publish(entry), 500)
+      live.pulse.unref()
       publish(entry)
       return { ...entry.status }
     },

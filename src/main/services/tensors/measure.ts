@@ -7,7 +7,7 @@ import { openQuietly, unknownFromOpenError, type ResidencyProbe } from '../pagec
 import { cachestat, CachestatError, pageSizeBytes } from '../../sys/cachestat'
 import { hiddenResidencyReason, mincoreHiddenReason, mincoreWalk } from '../../sys/mincore'
 import type { TensorLayout } from './layout'
-import { PageBits } from './page-bits'
+import { PageBits } from '../../../shared/tensors/page-bits'
 
 /** Resident pages among [first, first + n) of one file. */
 type PageCounter = (first: number, n: number) => number

@@ -14,7 +14,7 @@
 import type { PageRun } from '../../../shared/contract/tensors'
 import { cachestat } from '../../sys/cachestat'
 import { mincoreWalk } from '../../sys/mincore'
-import { PageBits } from './page-bits'
+import { PageBits } from '../../../shared/tensors/page-bits'
 
 export interface PageDelta {
   added: PageRun[]

@@ -1,10 +1,9 @@
 // The tensor map against what the test writer laid out (offsets it computed itself, not read
 // back), and its residency against an independent mincore (python3 + ctypes) and fincore.
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { TensorInfo, TensorMap } from '../../../shared/contract/tensors'
 import { buildGrid, cellFraction } from '../../../shared/tensors/grid'
@@ -13,13 +12,11 @@ import { writeGguf, type WrittenGguf } from '../../../../test/helpers/gguf-write
 import { llamaShape, qwen3MoeShape } from '../../../../test/helpers/model-shapes'
 import { writeSplitGguf } from '../../../../test/helpers/split-gguf'
 import { evict, fincoreBytes, readRange } from '../../../../test/support/files'
+import { hasPython, refereeRanges, type RefereeAnswer } from '../../../../test/support/mincore-referee'
 import { tensorLayout } from './layout'
 import { measureTensorMap } from './measure'
 import { kindOf, layerOf } from '../../../shared/tensors/classify'
 
-const here = dirname(fileURLToPath(import.meta.url))
-const refereeScript = join(here, '..', '..', '..', '..', 'test', 'children', 'mincore-ranges.py')
-const hasPython = spawnSync('python3', ['-c', 'import ctypes']).status === 0
 const page = pageSizeBytes()
 let dir = ''
 
@@ -114,15 +111,6 @@ describe('names', () => {
   })
 })
 
-interface Referee {
-  pages: number
-  residentPages: number
-  ranges: { residentBytes: number; residentPages: number; pages: number }[]
-}
-
-function referee(path: string, ranges: [number, number][]): Referee {
-  return JSON.parse(execFileSync('python3', [refereeScript, path], { input: JSON.stringify(ranges), encoding: 'utf8', maxBuffer: 64 << 20 })) as Referee
-}
 
 describe.skipIf(!hasPython)('residency per tensor (skipped without python3, the independent mincore referee)', () => {
   it.each(['cachestat', 'mincore'] as const)('by %s equals mincore from python3 over each tensor and each expert slice, and fincore over the file', async (probe) => {
@@ -150,11 +138,11 @@ describe.skipIf(!hasPython)('residency per tensor (skipped without python3, the 
     // Ours, the referee, ours again: compared only when nothing moved in between (pages still
     // in flight or dropped by the kernel would make a fair comparison fail).
     let ours: TensorMap | undefined
-    let ref: Referee | undefined
+    let ref: RefereeAnswer | undefined
     for (let attempt = 0; attempt < 5; attempt++) {
       prepare()
       const before = await measureTensorMap(layout, probe, { name: 'moe', experts: true })
-      ref = referee(w.path, [...ranges, ...slices.map((s) => s.range)])
+      ref = refereeRanges(w.path, [...ranges, ...slices.map((s) => s.range)])
       const after = await measureTensorMap(layout, probe, { name: 'moe', experts: true })
       ours = after
       if (JSON.stringify(before.residentBytes) === JSON.stringify(after.residentBytes)) break

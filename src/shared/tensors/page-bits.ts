@@ -1,4 +1,5 @@
-// One bit per page of a file: what the recorder believes is resident (12.5 MiB for 400 GB).
+// One bit per page of a file (12.5 MiB for 400 GB): what the recorder believes is resident, and
+// which pages a recording has added so far when its sequentiality is judged.
 
 function popcount32(v: number): number {
   v = v - ((v >>> 1) & 0x55555555)
