@@ -112,6 +112,12 @@ export interface RecordingSample {
   /** Reads of the disks since the previous sample; null when the files are on no block device */
   diskReadBytesPerSec: number | null
   majorFaultsPerSec: number | null
+  /**
+   * Share (0..1) of the model's pages this sample compared with the kernel, when not all: large,
+   * quiet, already cached ranges are compared in rotation to bound the recorder's CPU, so a change
+   * there appears in a later sample. Absent means everything was compared.
+   */
+  coverage?: number
 }
 
 export type RecordingEndReason = 'seconds' | 'pid-exited' | 'stopped' | 'limit' | 'error'

@@ -44,6 +44,7 @@ const sample = z.object({
   residentBytes: count,
   diskReadBytesPerSec: z.number().nullable(),
   majorFaultsPerSec: z.number().nullable(),
+  coverage: z.number().min(0).max(1).optional(),
 })
 const end = z.object({
   type: z.literal('end'),

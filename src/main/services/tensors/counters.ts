@@ -1,10 +1,9 @@
 // The counters a recording puts beside its page deltas: sectors read from the model's disks
-// (/proc/diskstats) and major faults, of one process (/proc/PID/stat) or of the whole system
+// (/sys/class/block/DISK/stat, the disk's line of /proc/diskstats) and major faults, of one process (/proc/PID/stat) or of the whole system
 // (/proc/vmstat pgmajfault). Each read is one small procfs file; a malformed or missing one gives
 // null (shown as unknown), never an exception.
 import { readFileSync } from 'node:fs'
 import { deviceKeyOf } from '../jobs/device'
-import { parseDiskstats, parseVmstat } from '../telemetry/proc-parsers'
 
 /** The whole disks (names as in /proc/diskstats) the files live on; files on tmpfs, NFS, FUSE add none. */
 export async function disksOf(paths: string[]): Promise<string[]> {
@@ -20,12 +19,28 @@ const read = (path: string): string | null => {
   }
 }
 
-/** Bytes read so far from these disks; null when none is listed. */
-export function diskReadBytes(disks: string[], text = read('/proc/diskstats')): number | null {
-  if (disks.length === 0 || text === null) return null
-  const rows = parseDiskstats(text).filter((d) => disks.includes(d.name) && Number.isFinite(d.sectorsRead))
-  if (rows.length === 0) return null
-  return rows.reduce((a, d) => a + d.sectorsRead, 0) * 512
+/**
+ * Sectors read from /sys/class/block/DISK/stat (the fields of /proc/diskstats without the first
+ * three: the third is sectors read); null when malformed.
+ */
+export function parseBlockStat(text: string | null): number | null {
+  const v = Number(text?.trim().split(/\s+/)[2])
+  return text && Number.isFinite(v) ? v : null
+}
+
+/**
+ * Bytes read so far from these disks; null when none is listed or one cannot be read. One small
+ * sysfs file per disk, not the whole /proc/diskstats: this runs ten times a second.
+ */
+export function diskReadBytes(disks: string[]): number | null {
+  if (disks.length === 0) return null
+  let sectors = 0
+  for (const d of disks) {
+    const v = parseBlockStat(read(`/sys/class/block/${d}/stat`))
+    if (v === null) return null
+    sectors += v
+  }
+  return sectors * 512
 }
 
 export interface ProcStat {
@@ -56,8 +71,9 @@ export function procStat(pid: number): ProcStat | null {
 /** Major faults of the whole system so far; null when /proc/vmstat lacks the counter. */
 export function systemMajorFaults(text = read('/proc/vmstat')): number | null {
   if (text === null) return null
-  const v = parseVmstat(text).get('pgmajfault')
-  return v !== undefined && Number.isFinite(v) ? v : null
+  // One line of ~180, ten times a second: found directly rather than parsing them all.
+  const m = /^pgmajfault (\d+)$/m.exec(text)
+  return m ? Number(m[1]) : null
 }
 
 /** Whether the process has ended (gone, or a zombie waiting to be reaped). */

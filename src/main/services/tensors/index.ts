@@ -6,7 +6,7 @@ import { HearthError } from '../../../shared/errors'
 import type { CatalogService } from '../../context'
 import type { Hub } from '../../hub'
 import { detectProbe, type ResidencyProbe } from '../pagecache/file-residency'
-import { tensorLayout } from './layout'
+import { tensorLayout, type TensorLayout } from './layout'
 import { measureTensorMap } from './measure'
 import { startRecorder, type Recorder } from './recorder'
 
@@ -71,6 +71,9 @@ export async function modelTargetOf(catalog: Pick<CatalogService, 'current' | 'r
   return { name: basename(path).replace(/\.gguf$/i, ''), paths: await shardsBeside(path) }
 }
 
+/** The catalog's name for a catalog model; else the GGUF's general.name; else the file name. */
+const nameOf = (t: ModelTarget, layout: TensorLayout) => (t.modelId ? t.name : (layout.modelName ?? t.name))
+
 interface Entry {
   status: RecordingStatus
   rec: Recording
@@ -89,7 +92,7 @@ export function createTensorsService(opts: { hub: Hub; catalog: Pick<CatalogServ
   async function record(req: RecordRequest, onLine: (line: RecordingLine) => void): Promise<Recorder> {
     const target = await modelTargetOf(catalog, req.target)
     const layout = await tensorLayout(target.paths)
-    return startRecorder({ layout, name: target.name, modelId: target.modelId, hz: req.hz ?? 10, seconds: req.seconds, pid: req.pid, probe: await probeOf(), onLine })
+    return startRecorder({ layout, name: nameOf(target, layout), modelId: target.modelId, hz: req.hz ?? 10, seconds: req.seconds, pid: req.pid, probe: await probeOf(), onLine })
   }
 
   /** The status with the running recorder's counters brought up to date. */
@@ -116,7 +119,8 @@ export function createTensorsService(opts: { hub: Hub; catalog: Pick<CatalogServ
   return {
     async tensorMap(target, experts) {
       const t = await modelTargetOf(catalog, target)
-      return measureTensorMap(await tensorLayout(t.paths), await probeOf(), { name: t.name, modelId: t.modelId, experts })
+      const layout = await tensorLayout(t.paths)
+      return measureTensorMap(layout, await probeOf(), { name: nameOf(t, layout), modelId: t.modelId, experts })
     },
     async startRecording(req) {
       const id = `rec-${Date.now().toString(36)}-${++seq}`

@@ -8,6 +8,8 @@ import { kindOf, layerOf } from '../../../shared/tensors/classify'
 import { readGgufHeader, tensorRanges, type GgufValue } from '../gguf/read-gguf'
 
 export interface TensorLayout {
+  /** general.name of the first file, when it has one */
+  modelName?: string
   files: TensorFile[]
   /** By file, then offset */
   tensors: TensorInfo[]
@@ -71,5 +73,6 @@ export async function tensorLayout(paths: string[]): Promise<TensorLayout> {
   const layout: TensorLayout = { files: parsed.map((p) => p.file), tensors, blockCount }
   const experts = numberOf(md[`${arch}.expert_count`]) ?? Math.max(0, ...tensors.map((t) => t.experts ?? 0))
   if (experts > 0) layout.expertCount = experts
+  if (typeof md['general.name'] === 'string' && md['general.name']) layout.modelName = md['general.name']
   return layout
 }

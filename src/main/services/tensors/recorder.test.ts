@@ -116,6 +116,39 @@ describe.skipIf(!hasPython)('page tracker (skipped without python3, the independ
   })
 })
 
+describe.skipIf(!hasPython)('page tracker under a budget (skipped without python3, the independent mincore referee)', () => {
+  it('asks a range or so per scan, reports coverage below 1, and still ends with exactly the pages mincore sees', async () => {
+    const w = await bigGguf('budget', 192)
+    const fd = openSync(w.path, 'r')
+    try {
+      evict(w.path)
+      const rangePages = coarseRangePages(w.bytes, page, 8)
+      const tracker = new PageTracker({ fd, file: 0, bytes: w.bytes, pageBytes: page, rangePages })
+      const state = new Set<number>()
+      applyRuns(state, (() => {
+        const d: PageDelta = { added: [], removed: [] }
+        tracker.scan(d)
+        return d
+      })())
+      // Scattered pieces in every range, so every range holds entries and none is cheap.
+      for (let mib = 1; mib < 190; mib += 3) readRange(w.path, mib * MiB, 64 * 1024)
+      const ranges = Math.ceil(w.bytes / page / rangePages)
+      let got: PageRun[] = []
+      const coverages: number[] = []
+      for (let i = 0; i < ranges * 3; i++) {
+        const d: PageDelta = { added: [], removed: [] }
+        coverages.push(tracker.scan(d, 1))
+        got = applyRuns(state, d)
+      }
+      expect(Math.max(...coverages)).toBeLessThan(1)
+      expect(got).toEqual(refereeRuns(w.path))
+    } finally {
+      closeSync(fd)
+      evict(w.path)
+    }
+  })
+})
+
 interface Reader {
   child: ChildProcess
   go(): void

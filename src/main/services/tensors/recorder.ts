@@ -71,6 +71,8 @@ async function openAll(paths: string[], probe: ResidencyProbe): Promise<number[]
   }
 }
 
+const entriesPerSecond = 750_000
+
 const cpuMsSince = (c: NodeJS.CpuUsage) => {
   const d = process.cpuUsage(c)
   return (d.user + d.system) / 1000
@@ -91,6 +93,11 @@ export async function startRecorder(o: RecorderOptions): Promise<Recorder> {
   const rangePages = coarseRangePages(totalBytes, page)
   const trackers = files.map((f, i) => new PageTracker({ fd: fds[i], file: i, bytes: f.bytes, pageBytes: page, rangePages, mincoreOnly: o.probe === 'mincore' }))
   const intervalMs = 1000 / o.hz
+  // Page-cache entries cachestat may walk per second (~17 ns each here, more on a busy machine:
+  // 1–2% of a core),
+  // shared out by file size; see PageTracker.
+  const totalPages = trackers.reduce((a, t) => a + t.pages, 0)
+  const budgets = trackers.map((t) => (entriesPerSecond * (intervalMs / 1000) * t.pages) / Math.max(1, totalPages))
   const maxSamples = o.maxSamples ?? Math.ceil(86400 * o.hz)
   const faultsOf = () => (o.pid !== undefined ? (procStat(o.pid)?.majflt ?? null) : systemMajorFaults())
 
@@ -157,13 +164,18 @@ export async function startRecorder(o: RecorderOptions): Promise<Recorder> {
     timer = null
     if (ended) return
     const cpu = process.cpuUsage()
-    const started = performance.now()
     let reason: RecordingEndReason | null = null
     try {
-      // The process is checked before the scan, so the scan after its exit catches its last pages.
+      // The process is checked before the scan, so the scan after its exit catches its last pages;
+      // the last scan asks every range (see PageTracker.scan).
       const stat = o.pid !== undefined ? procStat(o.pid) : null
+      if (stopRequested) reason = 'stopped'
+      else if (o.pid !== undefined && hasExited(stat)) reason = 'pid-exited'
+      else if (o.seconds !== undefined && performance.now() - t0 >= o.seconds * 1000) reason = 'seconds'
+      else if (samples + 1 >= maxSamples) reason = 'limit'
       const delta: PageDelta = { added: [], removed: [] }
-      for (const t of trackers) t.scan(delta)
+      let askedPages = 0
+      for (const [i, t] of trackers.entries()) askedPages += t.scan(delta, reason !== null ? Infinity : budgets[i]) * t.pages
       const now = performance.now()
       const dt = (now - lastT) / 1000
       const disk = diskReadBytes(disks)
@@ -177,25 +189,24 @@ export async function startRecorder(o: RecorderOptions): Promise<Recorder> {
         diskReadBytesPerSec: disk !== null && lastDisk !== null && dt > 0 ? Math.max(0, Math.round((disk - lastDisk) / dt)) : null,
         majorFaultsPerSec: faults !== null && lastFaults !== null && dt > 0 ? Math.max(0, Math.round(((faults - lastFaults) / dt) * 10) / 10) : null,
       }
+      const coverage = askedPages / Math.max(1, totalPages)
+      if (coverage < 1) sample.coverage = Math.round(coverage * 1000) / 1000
       lastT = now
       lastDisk = disk
       if (faults !== null) lastFaults = faults
       samples++
       addedPages += runPages(delta.added)
       o.onLine(sample)
-      if (stopRequested) reason = 'stopped'
-      else if (o.pid !== undefined && hasExited(stat)) reason = 'pid-exited'
-      else if (o.seconds !== undefined && now - t0 >= o.seconds * 1000) reason = 'seconds'
-      else if (samples >= maxSamples) reason = 'limit'
     } catch (err) {
       recorderCpuMs += cpuMsSince(cpu)
       return end('error', (err as Error).message)
     }
-    recorderCpuMs += cpuMsSince(cpu)
+    const cost = cpuMsSince(cpu)
+    recorderCpuMs += cost
     if (reason) return end(reason)
-    // A tick that cost a lot (a mincore-only kernel, a burst of scattered reads) delays the next,
-    // so the recorder never takes more than about a fifth of a core (a twentieth on mincore walks).
-    const cost = performance.now() - started
+    // A tick that cost a lot of CPU (a mincore-only kernel, a burst of scattered reads) delays the
+    // next, so the recorder never takes more than about a fifth of a core (a twentieth on mincore
+    // walks). CPU time, not wall time: on a busy machine a tick waits for a core without costing.
     const now = performance.now()
     nextDue = Math.max(nextDue + intervalMs, now + cost * (o.probe === 'mincore' ? 19 : 4))
     if (o.seconds !== undefined) nextDue = Math.min(nextDue, Math.max(now, t0 + o.seconds * 1000))
