@@ -1,10 +1,10 @@
 // `npm run bench -- record`: the recorder's CPU share at 10 Hz on a 10 GiB model (a sparse GGUF:
 // no disk used; reads of its holes fill the page cache like real reads), in its own process:
 // process CPU time / wall time of the recording (until the workload's process exits, as with
-// --pid), measured in the same run for
+// --pid), over a 10 s window each, measured in the same run for
 //   idle     nothing happens (2 GiB resident in scattered 1 MiB pieces): the steady cost;
-//   load     dd streams 4 GiB front to back while it records;
-//   random   a reader reads 2000 random 1 MiB blocks while it records.
+//   load     dd streams 4 GiB front to back at full speed within the window;
+//   random   a reader reads 2000 random 1 MiB blocks about 4 ms apart within the window.
 // Peers: one fincore and one vmtouch run over the same file (median of 3), and what asking them
 // ten times a second would cost. The page cache this fills is dropped at the end.
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
@@ -72,8 +72,7 @@ async function record(workload: string): Promise<ChildResult> {
   const it = lines[Symbol.asyncIterator]()
   const first = await it.next()
   if (first.value !== 'started') throw new Error(`recorder child said ${first.value}`)
-  // The second line is for the paced reader, which waits for one of its own.
-  work.stdin!.write('go\ngo\n')
+  work.stdin!.write('go\n')
   const result = await it.next()
   return JSON.parse(result.value as string) as ChildResult
 }
@@ -88,7 +87,7 @@ function timedMs(cmd: string, args: string[]): number {
   return ms(t0)
 }
 
-const reader = (mode: string, blocks: number, seed: number) => `"${process.execPath}" --import tsx test/children/paced-reader.ts ${mode} "${file}" ${blocks} 0 ${seed}`
+const reader = (mode: string, blocks: number, seed: number, pauseMs: number) => `"${process.execPath}" --import tsx test/children/paced-reader.ts ${mode} "${file}" ${blocks} ${pauseMs} ${seed}`
 
 try {
   const spec = llamaShape({ layers: 2, embd: 256, heads: 4, headsKv: 2, ff: 512, vocab: 1000, fileType: 'Q8_0', name: 'bench 10 GiB' })
@@ -98,17 +97,19 @@ try {
   console.log(`(the machine is shared: other work on it shows up in wall times, not in a process's own CPU time)`)
 
   const results: { label: string; r: ChildResult }[] = []
+  // Each case records a fixed window: the workload runs inside it, then the window ends.
+  const windowed = (work: string) => `sh -c '${work.replace(/'/g, `'\\''`)} & sleep ${SECONDS}; wait'`
   evict()
-  execFileSync('sh', ['-c', `echo | ${reader('random', 2048, 7)}`], { cwd: root })
-  results.push({ label: `idle (2 GiB resident in 1 MiB pieces, nothing moving, ${SECONDS} s)`, r: await record(`sleep ${SECONDS}`) })
+  execFileSync('sh', ['-c', `echo | ${reader('random', 2048, 7, 0)}`], { cwd: root })
+  results.push({ label: `idle (2 GiB resident in 1 MiB pieces, nothing moving)`, r: await record(`sleep ${SECONDS}`) })
   evict()
-  results.push({ label: 'load (dd bs=8M streams 4 GiB front to back)', r: await record(`dd if="${file}" of=/dev/null bs=8M count=512 status=none`) })
+  results.push({ label: 'load (dd bs=8M streams 4 GiB front to back at full speed)', r: await record(windowed(`dd if="${file}" of=/dev/null bs=8M count=512 status=none`)) })
   evict()
-  results.push({ label: 'random (a reader of 2000 random 1 MiB blocks)', r: await record(reader('random', 2000, 11)) })
+  results.push({ label: 'random (2000 random 1 MiB reads, ~4 ms apart: ~250 MB/s scattered)', r: await record(windowed(`echo | ${reader('random', 2000, 11, 4)}`)) })
 
   for (const { label, r } of results) {
     console.log(
-      `record ${label}: CPU ${pct(r.processCpuMs / r.wallMs)} of one core (process ${r.processCpuMs.toFixed(0)} ms / wall ${r.wallMs.toFixed(0)} ms), ` +
+      `record ${label}, ${(r.wallMs / 1000).toFixed(1)} s: CPU ${pct(r.processCpuMs / r.wallMs)} of one core (process ${r.processCpuMs.toFixed(0)} ms / wall ${r.wallMs.toFixed(0)} ms), ` +
         `${r.samples} samples, ${(r.addedBytes / GiB).toFixed(2)} GiB added, ${(r.bytes / 1024).toFixed(0)} KiB of JSON lines; start (header, first full scan) ${r.startCpuMs.toFixed(0)} ms CPU once`,
     )
   }

@@ -113,9 +113,11 @@ export interface RecordingSample {
   diskReadBytesPerSec: number | null
   majorFaultsPerSec: number | null
   /**
-   * Share (0..1) of the model's pages this sample compared with the kernel, when not all: large,
-   * quiet, already cached ranges are compared in rotation to bound the recorder's CPU, so a change
-   * there appears in a later sample. Absent means everything was compared.
+   * Share (0..1) of the model's pages not yet wholly resident (where pages can arrive) that this
+   * sample compared with the kernel, when not all: large, quiet, already cached ranges are compared
+   * in rotation to bound the recorder's CPU, so an arrival there appears in a later sample. Absent
+   * means everything was compared (wholly resident ranges, which can only lose pages, may still
+   * have been compared in rotation).
    */
   coverage?: number
 }

@@ -198,3 +198,15 @@ export function summarize(rec: Recording): RecordingSummary {
     recorderCpuShare: rec.end && durationMs > 0 ? rec.end.recorderCpuMs / durationMs : null,
   }
 }
+
+/** The last sample at or before tMs (-1: before the first); what a replay shows at that time. */
+export function sampleAt(rec: Pick<Recording, 'samples'>, tMs: number): number {
+  let lo = 0
+  let hi = rec.samples.length
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (rec.samples[mid].tMs <= tMs) lo = mid + 1
+    else hi = mid
+  }
+  return lo - 1
+}

@@ -82,19 +82,6 @@ export class Replay {
     this.position = target
   }
 
-  /** The sample index shown at time tMs (the last sample at or before it). */
-  indexAt(tMs: number): number {
-    const s = this.rec.samples
-    let lo = 0
-    let hi = s.length
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1
-      if (s[mid].tMs <= tMs) lo = mid + 1
-      else hi = mid
-    }
-    return lo - 1
-  }
-
   /** Fractions (0..1) per expert slice, for the grid. */
   expertFractions(t: number): number[] | undefined {
     const slices = this.expertResident.get(t)

@@ -12,8 +12,9 @@
 // (about 17 ns per entry here; 2 GiB cached in small folios is ~9 ms a scan). A scan therefore
 // asks ranges within a budget of entries, in this order: those that changed when last asked (a
 // load in progress), then cheap ones (few entries: a load moving into cold pages shows at once),
-// then the rest (large, quiet, already cached), each the longest unasked first; `coverage` says
-// how much of the file a scan asked. Where the budget does not reach every range, a change there shows up when its turn
+// then partly resident ones, then wholly resident ones (they can only lose pages), each the
+// longest unasked first; `coverage` says how much of the file where pages can still arrive a scan
+// asked. Where the budget does not reach every range, a change there shows up when its turn
 // comes: late, never lost.
 //
 // cachestat counts pages whose read is still in flight; mincore does not. A leaf mincore'd in the
@@ -97,7 +98,8 @@ export class PageTracker {
 
   /**
    * Compares with the kernel and appends what changed to delta (this file's runs sorted and
-   * merged); returns the share of the file's pages whose range was asked. `budgetEntries` caps the
+   * merged); returns the coverage: the share of the pages not yet wholly resident (where pages can
+   * arrive) whose range was asked. `budgetEntries` caps the
    * page-cache entries the scan may walk, refinements included (Infinity: ask every range, as the
    * first and the last scan do); at least one range is asked.
    */
@@ -111,13 +113,18 @@ export class PageTracker {
       return 1
     }
     const { rangePages } = this.o
+    // Coverage counts the ranges where pages can still arrive (not wholly resident before the scan).
+    let open = 0
+    for (let r = 0; r < this.rangeCount.length; r++) if (this.rangeCount[r] < this.rangePagesOf(r)) open += this.rangePagesOf(r)
     let spent = 0
-    let askedPages = 0
+    let asked = 0
+    let askedOpen = 0
     for (const r of this.priority(budgetEntries === Infinity)) {
-      if (askedPages > 0 && spent >= budgetEntries) break
+      if (asked > 0 && spent >= budgetEntries) break
       const first = r * rangePages
-      const n = Math.min(rangePages, this.pages - first)
-      askedPages += n
+      const n = this.rangePagesOf(r)
+      asked++
+      if (this.rangeCount[r] < n) askedOpen += n
       this.walked = 0
       const cs = this.kernel(first, n)
       const changed = cs.cachePages !== this.rangeCount[r] || (this.rangeEvicted[r] >= 0 && cs.evictedPages !== this.rangeEvicted[r])
@@ -132,19 +139,25 @@ export class PageTracker {
     }
     normalize(delta.added, addedFrom)
     normalize(delta.removed, removedFrom)
-    return askedPages / Math.max(1, this.pages)
+    return open === 0 ? 1 : askedOpen / open
   }
 
   /**
    * Ranges in the order a budgeted scan asks them: those that changed when last asked (a load in
-   * progress), then cheap ones (few entries: a load moving into cold pages shows at once), then
-   * the rest; within each, the one asked longest ago first, so every range gets its turn.
+   * progress), cheap ones (few entries: a load moving into cold pages shows at once), partly
+   * resident ones, then wholly resident ones (they can only lose pages); within each, the one
+   * asked longest ago first, so every range gets its turn.
    */
   private priority(all: boolean): number[] {
     const ranges = Array.from({ length: this.rangeCount.length }, (_, r) => r)
     if (all) return ranges
-    const classOf = (r: number) => (this.lastChange[r] === this.lastAsked[r] ? 0 : this.rangeEntries[r] <= cheapEntries ? 1 : 2)
+    const classOf = (r: number) =>
+      this.lastChange[r] === this.lastAsked[r] ? 0 : this.rangeCount[r] >= this.rangePagesOf(r) ? 3 : this.rangeEntries[r] <= cheapEntries ? 1 : 2
     return ranges.sort((a, b) => classOf(a) - classOf(b) || this.lastAsked[a] - this.lastAsked[b] || a - b)
+  }
+
+  private rangePagesOf(r: number): number {
+    return Math.min(this.o.rangePages, this.pages - r * this.o.rangePages)
   }
 
   /** Entries the calls for the current range walked (cachestat's cached + evicted, mincore's pages) */
@@ -215,12 +228,12 @@ export class PageTracker {
 }
 
 /**
- * Coarse range size for a model: about `budget` cachestat calls per tick over all its files
- * (3–8 µs of CPU each here, more where a range holds many small folios: 128 calls stay near 1%
- * of a core at 10 Hz), never below 8 MiB.
+ * Coarse range size for a model: about `budget` cachestat calls per full scan over all its files,
+ * never below 8 MiB, and a power of two pages, so halving lands on the boundaries of the
+ * power-of-two blocks readers use (a 1 MiB read settles as "wholly resident" without mincore).
  */
 export function coarseRangePages(totalBytes: number, pageBytes: number, budget = 128): number {
   const minPages = Math.max(32, Math.floor((8 << 20) / pageBytes))
-  const pages = Math.ceil(Math.ceil(totalBytes / Math.max(1, budget)) / pageBytes)
-  return Math.max(minPages, Math.ceil(pages / 32) * 32)
+  const pages = Math.max(minPages, Math.ceil(Math.ceil(totalBytes / Math.max(1, budget)) / pageBytes))
+  return 2 ** Math.ceil(Math.log2(pages))
 }

@@ -71,7 +71,7 @@ async function openAll(paths: string[], probe: ResidencyProbe): Promise<number[]
   }
 }
 
-const entriesPerSecond = 750_000
+const entriesPerSecond = 600_000
 
 const cpuMsSince = (c: NodeJS.CpuUsage) => {
   const d = process.cpuUsage(c)
@@ -174,8 +174,8 @@ export async function startRecorder(o: RecorderOptions): Promise<Recorder> {
       else if (o.seconds !== undefined && performance.now() - t0 >= o.seconds * 1000) reason = 'seconds'
       else if (samples + 1 >= maxSamples) reason = 'limit'
       const delta: PageDelta = { added: [], removed: [] }
-      let askedPages = 0
-      for (const [i, t] of trackers.entries()) askedPages += t.scan(delta, reason !== null ? Infinity : budgets[i]) * t.pages
+      let covered = 0
+      for (const [i, t] of trackers.entries()) covered += t.scan(delta, reason !== null ? Infinity : budgets[i]) * t.pages
       const now = performance.now()
       const dt = (now - lastT) / 1000
       const disk = diskReadBytes(disks)
@@ -189,7 +189,7 @@ export async function startRecorder(o: RecorderOptions): Promise<Recorder> {
         diskReadBytesPerSec: disk !== null && lastDisk !== null && dt > 0 ? Math.max(0, Math.round((disk - lastDisk) / dt)) : null,
         majorFaultsPerSec: faults !== null && lastFaults !== null && dt > 0 ? Math.max(0, Math.round(((faults - lastFaults) / dt) * 10) / 10) : null,
       }
-      const coverage = askedPages / Math.max(1, totalPages)
+      const coverage = covered / Math.max(1, totalPages)
       if (coverage < 1) sample.coverage = Math.round(coverage * 1000) / 1000
       lastT = now
       lastDisk = disk
