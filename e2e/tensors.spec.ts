@@ -1,8 +1,8 @@
 // The tensor map and the load-order recorder in the model detail, against the real backend: the
 // live grid of a half-resident MoE model (experts × layers), a recording made while this test
 // reads the model, replayed with the time slider, exported, imported and compared.
-import { expect, test, type Page } from '@playwright/test'
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { expect, test, type Locator, type Page } from '@playwright/test'
+import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { writeGguf, type WrittenGguf } from '../test/helpers/gguf-writer'
 import { qwen3MoeShape } from '../test/helpers/model-shapes'
@@ -21,6 +21,16 @@ const experts = 32
 let model: WrittenGguf
 let path = ''
 
+/**
+ * Screenshots with the sticky top bar put back in the flow, so it does not cover what was scrolled
+ * to (through the CSSOM: the page's CSP rightly refuses injected style sheets).
+ */
+async function shot(page: Page, file: string, what?: Locator): Promise<void> {
+  await page.evaluate(() => document.querySelector('header')?.style.setProperty('position', 'static'))
+  if (what) await what.screenshot({ path: join(shots, file) })
+  else await page.screenshot({ path: join(shots, file), fullPage: true })
+  await page.evaluate(() => document.querySelector('header')?.style.removeProperty('position'))
+}
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms))
 const tensor = (n: string) => {
   const t = model.tensors.find((x) => x.name === n)
@@ -107,7 +117,8 @@ test('the tensor grid of a half-resident MoE model: layers × kinds and experts 
   await expect(ex).toHaveAttribute('data-in-cells', String(half))
   await expect(ex).toHaveAttribute('data-out-cells', String(half))
   await expect(page.getByTestId('tensor-map-summary')).toContainText(`${model.tensors.length} tensors · ${layers} layers · ${experts} experts`)
-  await page.screenshot({ path: join(shots, 'tensor-grid-moe.png'), fullPage: true })
+  await shot(page, 'tensor-grid-moe.png')
+  await shot(page, 'tensor-grid-moe-panel.png', page.getByTestId('tensor-grid'))
 
   // Live: the rest of layer 3's experts comes in, and the grid follows without a reload.
   for (const p of ['gate', 'up', 'down']) {
@@ -119,7 +130,7 @@ test('the tensor grid of a half-resident MoE model: layers × kinds and experts 
   // At 720 px the grid still fits: no horizontal scroll.
   await page.setViewportSize({ width: 720, height: 1000 })
   await expect.poll(() => page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(720)
-  await page.screenshot({ path: join(shots, 'tensor-grid-moe-720.png'), fullPage: true })
+  await shot(page, 'tensor-grid-moe-720.png')
   expect(errors).toEqual([])
 })
 
@@ -154,7 +165,12 @@ test('record a load, replay it with the time slider, export, import and compare 
   await expect(replay).toHaveAttribute('data-position', String(Math.floor(samples / 3)))
   expect(Number(await replay.getByTestId('replay-grid').getAttribute('data-out-layers'))).toBeGreaterThan(0)
   await page.evaluate(() => window.scrollTo(0, 0))
-  await page.screenshot({ path: join(shots, 'recording-replay.png'), fullPage: true })
+  await shot(page, 'recording-replay.png')
+  await shot(page, 'recording-replay-panel.png', replay)
+  if (process.env.HEARTH_UPDATE_README_SCREENSHOT === '1') {
+    copyFileSync(join(shots, 'tensor-grid-moe-panel.png'), join(repoRoot, 'docs', 'screenshot-tensor-grid.png'))
+    copyFileSync(join(shots, 'recording-replay-panel.png'), join(repoRoot, 'docs', 'screenshot-recording-replay.png'))
+  }
   await slider.fill(String(samples - 1))
   await expect(replay.getByTestId('replay-grid')).toHaveAttribute('data-in-layers', String(layers))
 
@@ -189,7 +205,7 @@ test('record a load, replay it with the time slider, export, import and compare 
   // Two seconds in: A has its first layers, B its last ones.
   await compare.getByTestId('compare-slider').fill('2000')
   await page.evaluate(() => window.scrollTo(0, 0))
-  await page.screenshot({ path: join(shots, 'recording-compare.png'), fullPage: true })
+  await shot(page, 'recording-compare.png')
 
   // Bad input: a file that is not a recording is refused with its name.
   const bad = join(workDir, 'notes.jsonl')
