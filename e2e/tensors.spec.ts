@@ -73,6 +73,17 @@ async function readBackToFront(pauseMs: number): Promise<void> {
   }
 }
 
+/** Evicts the model, starts the recorder from the UI, runs `read`, stops it. */
+async function recordWhile(rec: Locator, read: () => Promise<void>): Promise<void> {
+  evict(path)
+  await rec.getByTestId('record-start').click()
+  await expect(rec.getByTestId('record-stop')).toBeVisible()
+  await sleep(300)
+  await read()
+  await sleep(300)
+  await rec.getByTestId('record-stop').click()
+}
+
 async function openDetail(page: Page): Promise<void> {
   await page.goto(state.url)
   await expect(row(page, name)).toHaveCount(1, { timeout: 20_000 })
@@ -143,13 +154,7 @@ test('record a load, replay it with the time slider, export, import and compare 
   await expect(rec).toContainText('samples residency')
 
   // A: front to back.
-  evict(path)
-  await rec.getByTestId('record-start').click()
-  await expect(rec.getByTestId('record-stop')).toBeVisible()
-  await sleep(300)
-  await readFrontToBack(40)
-  await sleep(300)
-  await rec.getByTestId('record-stop').click()
+  await recordWhile(rec, () => readFrontToBack(40))
   const replay = page.getByTestId('replay')
   await expect(replay).toBeVisible({ timeout: 15_000 })
   const samples = Number(await replay.getAttribute('data-samples'))
@@ -184,13 +189,7 @@ test('record a load, replay it with the time slider, export, import and compare 
   writeFileSync(saved, readFileSync(await jsonl.path()))
 
   // B: last layer first.
-  evict(path)
-  await rec.getByTestId('record-start').click()
-  await expect(rec.getByTestId('record-stop')).toBeVisible()
-  await sleep(300)
-  await readBackToFront(120)
-  await sleep(300)
-  await rec.getByTestId('record-stop').click()
+  await recordWhile(rec, () => readBackToFront(120))
   await expect(rec.getByTestId('recording-row')).toHaveCount(2, { timeout: 15_000 })
 
   // Import A's file, then compare the imported A with the recorded B.

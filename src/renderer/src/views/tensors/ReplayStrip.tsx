@@ -1,20 +1,13 @@
 // One file of a recording as a heat strip at a replay's moment: file order left to right, the
 // pages that arrived in the shown sample in amber.
-import { useEffect, useRef } from 'react'
 import type { PageRun } from '../../../../shared/api'
 import { useIsDark } from '../../components/ThemeToggle'
-import { fitCanvas, flashColor, heatColor } from './draw'
+import { flashColor, heatColor, useCanvas } from './draw'
 
 export function ReplayStrip({ fractions, pages, added, file, label }: { fractions: number[]; pages: number; added: PageRun[]; file: number; label?: string }) {
-  const canvas = useRef<HTMLCanvasElement>(null)
   const dark = useIsDark()
-  useEffect(() => {
-    const c = canvas.current
-    if (!c) return
-    const draw = () => {
-      const fit = fitCanvas(c)
-      if (!fit) return
-      const { g, w, h } = fit
+  const canvas = useCanvas(
+    (g, w, h) => {
       g.fillStyle = heatColor(0, dark)
       g.fillRect(0, 0, w, h)
       const n = fractions.length
@@ -32,12 +25,9 @@ export function ReplayStrip({ fractions, pages, added, file, label }: { fraction
         const x1 = Math.ceil(((first + count) / pages) * w)
         g.fillRect(x0, 0, Math.max(2, x1 - x0), h)
       }
-    }
-    draw()
-    const ro = new ResizeObserver(draw)
-    ro.observe(c)
-    return () => ro.disconnect()
-  }, [fractions, pages, added, file, dark])
+    },
+    [fractions, pages, added, file, dark],
+  )
   return (
     <div className="space-y-0.5">
       {label && <div className="truncate font-mono text-[11px] text-zinc-500" title={label}>{label}</div>}

@@ -1,11 +1,11 @@
 // Layers × tensor kinds: how much of each kind of each layer is in RAM (live, or at a replay's
 // moment), the model-wide tensors beside it, and for MoE models experts × layers.
-import { useEffect, useMemo, useRef, useState } from 'react'
+import { useMemo, useState } from 'react'
 import type { TensorKind } from '../../../../shared/api'
 import { formatBytes, formatPercent } from '../../../../shared/format'
 import { cellFraction, type GridCell, type TensorGrid as Grid } from '../../../../shared/tensors/grid'
 import { useIsDark } from '../../components/ThemeToggle'
-import { cellAt, fitCanvas, flashColor, heatColor } from './draw'
+import { cellAt, flashColor, heatColor, useCanvas } from './draw'
 
 const kindLabel: Record<TensorKind, string> = {
   embeddings: 'embeddings',
@@ -44,20 +44,14 @@ function LayerAxis({ layers }: { layers: number }) {
 }
 
 export function TensorGrid({ grid, previous, testId = 'tensor-grid' }: { grid: Grid; previous?: Grid; testId?: string }) {
-  const canvas = useRef<HTMLCanvasElement>(null)
   const dark = useIsDark()
   const [hover, setHover] = useState<string | null>(null)
   const layers = grid.layers.length
   const rows = grid.kinds.length + 1 // the kinds, then all of the layer
 
-  useEffect(() => {
-    const c = canvas.current
-    if (!c || layers === 0) return
-    const draw = () => {
-      const fit = fitCanvas(c, rows * rowPx)
-      if (!fit) return
-      const { g, w } = fit
-      const cw = w / layers
+  const canvas = useCanvas(
+    (g, w) => {
+      const cw = w / Math.max(1, layers)
       for (let l = 0; l < layers; l++) {
         for (let k = 0; k < rows; k++) {
           const cell = k < grid.kinds.length ? grid.layers[l][k] : grid.layerTotals[l]
@@ -74,12 +68,10 @@ export function TensorGrid({ grid, previous, testId = 'tensor-grid' }: { grid: G
           }
         }
       }
-    }
-    draw()
-    const ro = new ResizeObserver(draw)
-    ro.observe(c)
-    return () => ro.disconnect()
-  }, [grid, previous, dark, layers, rows])
+    },
+    [grid, previous, dark, layers, rows],
+    rows * rowPx,
+  )
 
   // "In" and "out" with a tenth of slack, as for experts below.
   const inLayers = grid.layerTotals.filter((c) => (cellFraction(c) ?? 0) >= 0.9).length
@@ -157,7 +149,6 @@ function Legend({ dark, flash }: { dark: boolean; flash: boolean }) {
 
 /** Experts (rows) × layers (columns): the share of each expert's gate/up/down pages in RAM. */
 function ExpertGrid({ experts, count, previous }: { experts: number[][]; count: number; previous?: number[][] }) {
-  const canvas = useRef<HTMLCanvasElement>(null)
   const dark = useIsDark()
   const [hover, setHover] = useState<string | null>(null)
   const layers = experts.length
@@ -176,14 +167,9 @@ function ExpertGrid({ experts, count, previous }: { experts: number[][]; count: 
     return { inRam, out }
   }, [experts])
 
-  useEffect(() => {
-    const c = canvas.current
-    if (!c) return
-    const draw = () => {
-      const fit = fitCanvas(c, count * cellH)
-      if (!fit) return
-      const { g, w } = fit
-      const cw = w / layers
+  const canvas = useCanvas(
+    (g, w) => {
+      const cw = w / Math.max(1, layers)
       for (let l = 0; l < layers; l++) {
         const x = Math.floor(l * cw)
         const x1 = Math.floor((l + 1) * cw)
@@ -193,12 +179,10 @@ function ExpertGrid({ experts, count, previous }: { experts: number[][]; count: 
           g.fillRect(x, e * cellH, Math.max(1, x1 - x - (cw > 4 ? 1 : 0)), Math.max(1, cellH - (cellH > 3 ? 1 : 0)))
         }
       }
-    }
-    draw()
-    const ro = new ResizeObserver(draw)
-    ro.observe(c)
-    return () => ro.disconnect()
-  }, [experts, previous, dark, layers, count, cellH])
+    },
+    [experts, previous, dark, layers, count, cellH],
+    count * cellH,
+  )
 
   return (
     <div className="space-y-1" data-testid="expert-grid" data-experts={count} data-in-cells={stats.inRam} data-out-cells={stats.out}>

@@ -1,4 +1,5 @@
 // Canvas helpers shared by the tensor grid, the expert grid and the replay strip.
+import { useEffect, useRef, type DependencyList } from 'react'
 
 /** Sizes the canvas to its CSS box at the device's pixel ratio; returns a context in CSS pixels. */
 export function fitCanvas(c: HTMLCanvasElement, heightCss?: number): { g: CanvasRenderingContext2D; w: number; h: number } | null {
@@ -29,4 +30,26 @@ export function cellAt(e: { clientX: number; clientY: number; currentTarget: HTM
   const col = Math.floor(((e.clientX - r.left) / r.width) * cols)
   const row = Math.floor(((e.clientY - r.top) / r.height) * rows)
   return col >= 0 && col < cols && row >= 0 && row < rows ? { col, row } : null
+}
+
+/**
+ * A canvas drawn by `paint` (in CSS pixels, at the device's pixel ratio) whenever deps change or
+ * the canvas is resized; `heightCss` fixes its height, else its CSS box decides.
+ */
+export function useCanvas(paint: (g: CanvasRenderingContext2D, w: number, h: number) => void, deps: DependencyList, heightCss?: number) {
+  const canvas = useRef<HTMLCanvasElement>(null)
+  useEffect(() => {
+    const c = canvas.current
+    if (!c) return
+    const draw = () => {
+      const fit = fitCanvas(c, heightCss)
+      if (fit) paint(fit.g, fit.w, fit.h)
+    }
+    draw()
+    const ro = new ResizeObserver(draw)
+    ro.observe(c)
+    return () => ro.disconnect()
+    // paint is a fresh closure each render; deps say when it draws something else.
+  }, [...deps, heightCss])
+  return canvas
 }
