@@ -60,7 +60,8 @@ export async function modelTargetOf(catalog: Pick<CatalogService, 'current' | 'r
   const modelId = files[0]?.modelId
   const model = modelId ? catalog.current().models.find((m) => m.id === modelId) : undefined
   if (model) {
-    const weights = model.files.filter((f) => f.role === 'weights' && f.path.toLowerCase().endsWith('.gguf')).map((f) => f.path)
+    // By role, not extension: Ollama's GGUF blobs are named sha256-….
+    const weights = model.format === 'gguf' ? model.files.filter((f) => f.role === 'weights').map((f) => f.path) : []
     if (weights.length === 0) {
       throw new HearthError('BAD_INPUT', `${model.name} is a ${model.format} model; the tensor map and the recorder read GGUF files (pick a GGUF model from \`hearth models\`)`)
     }

@@ -5,7 +5,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Catalog, Model } from '../../../shared/api'
 import type { TensorInfo, TensorMap } from '../../../shared/contract/tensors'
+import { createHub } from '../../hub'
+import { createTensorsService, modelTargetOf } from './index'
 import { buildGrid, cellFraction } from '../../../shared/tensors/grid'
 import { pageSizeBytes } from '../../sys/cachestat'
 import { writeGguf, type WrittenGguf } from '../../../../test/helpers/gguf-writer'
@@ -88,6 +91,27 @@ describe('tensor map byte ranges', () => {
     await expect(tensorLayout([w.path])).rejects.toThrow(/cut\.gguf is not a readable GGUF file \(tensor output\.weight ends at byte \d+, past the end of the file/)
     execFileSync('sh', ['-c', `echo hello > ${join(dir, 'text.gguf')}`])
     await expect(tensorLayout([join(dir, 'text.gguf')])).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringContaining('text.gguf is not a readable GGUF file') })
+  })
+})
+
+describe('model targets', () => {
+  it('maps a catalog model by its weight files, whatever their names (Ollama blobs), leaving projectors out', async () => {
+    const blob = join(dir, 'sha256-6a0746a1ec1aef3e7ec53868f220ff6e389f6f8ef87a01d77c96807de94ca2aa')
+    const w = await writeGguf(blob, { ...llamaShape({ layers: 2, embd: 256, heads: 4, headsKv: 2, ff: 512, vocab: 1000, fileType: 'Q8_0' }), sparse: true })
+    const model: Model = { id: 'ollama:llama-test', name: 'llama-test:latest', source: 'ollama', format: 'gguf', root: dir, bytes: w.bytes, files: [{ path: blob, bytes: w.bytes, role: 'weights' }, { path: join(dir, 'sha256-proj'), bytes: 1, role: 'projector' }] }
+    const catalog = {
+      current: (): Catalog => ({ models: [model], skipped: [], roots: [], scannedAtMs: 0, scanMs: 0 }),
+      resolve: async () => model.files.map((f) => ({ path: f.path, bytes: f.bytes, modelId: model.id })),
+    }
+    expect(await modelTargetOf(catalog, 'llama-test')).toEqual({ name: 'llama-test:latest', modelId: 'ollama:llama-test', paths: [blob] })
+    const map = await createTensorsService({ hub: createHub(), catalog }).tensorMap('llama-test')
+    expect(map).toMatchObject({ name: 'llama-test:latest', modelId: 'ollama:llama-test', blockCount: 2 })
+    expect(map.tensors).toHaveLength(w.tensors.length)
+    const st = { ...model, format: 'safetensors' as const }
+    await expect(modelTargetOf({ ...catalog, current: () => ({ models: [st], skipped: [], roots: [], scannedAtMs: 0, scanMs: 0 }) }, 'x')).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      message: expect.stringContaining('is a safetensors model; the tensor map and the recorder read GGUF files'),
+    })
   })
 })
 
