@@ -19,7 +19,12 @@ export interface RecordRequest {
   hz?: number
   seconds?: number
   pid?: number
+  /** Ends with reason 'limit' after this many samples (default: a day's worth) */
+  maxSamples?: number
 }
+
+/** Recordings kept in the app's memory stop after an hour unless asked for longer (about 35 MB). */
+const inAppHours = 1
 
 export interface TensorsService {
   tensorMap(target: string, experts?: boolean): Promise<TensorMap>
@@ -93,7 +98,7 @@ export function createTensorsService(opts: { hub: Hub; catalog: Pick<CatalogServ
   async function record(req: RecordRequest, onLine: (line: RecordingLine) => void): Promise<Recorder> {
     const target = await modelTargetOf(catalog, req.target)
     const layout = await tensorLayout(target.paths)
-    return startRecorder({ layout, name: nameOf(target, layout), modelId: target.modelId, hz: req.hz ?? 10, seconds: req.seconds, pid: req.pid, probe: await probeOf(), onLine })
+    return startRecorder({ layout, name: nameOf(target, layout), modelId: target.modelId, hz: req.hz ?? 10, seconds: req.seconds, pid: req.pid, maxSamples: req.maxSamples, probe: await probeOf(), onLine })
   }
 
   /** The status with the running recorder's counters brought up to date. */
@@ -143,7 +148,8 @@ export function createTensorsService(opts: { hub: Hub; catalog: Pick<CatalogServ
           prune()
         }
       }
-      const recorder = await record(req, onLine)
+      const hz = req.hz ?? 10
+      const recorder = await record({ ...req, maxSamples: Math.ceil(hz * Math.max(req.seconds ?? 0, inAppHours * 3600)) + 1 }, onLine)
       const h = recorder.header
       const initial = live.pending.find((l) => l.type === 'initial')
       const entry: Entry = {
