@@ -21,6 +21,8 @@ import { createWarmService } from './services/warm'
 import { createStagingService } from './services/staging'
 import { sessionHelper } from './helper-client'
 import { stagingApi } from './api/staging'
+import { createTensorsService } from './services/tensors'
+import { tensorsApi } from './api/tensors'
 
 export interface Backend extends HearthApi {
   readonly ctx: Context
@@ -54,7 +56,8 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
   })
   const gpu = createGpuService({ hub, catalog })
   const staging = createStagingService({ hub, settings, catalog, jobs, helper, locks: warm })
-  const ctx: Context = { env, hub, settings, catalog, residency, telemetry, jobs, warm, gpu, staging }
+  const tensors = createTensorsService({ hub, catalog })
+  const ctx: Context = { env, hub, settings, catalog, residency, telemetry, jobs, warm, gpu, staging, tensors }
 
   const impl: Omit<HearthApi, 'subscribe'> = {
     ...catalogApi(ctx),
@@ -63,6 +66,7 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
     ...jobsApi(ctx),
     ...plannerApi(ctx),
     ...stagingApi(ctx),
+    ...tensorsApi(ctx),
   }
 
   const api = {} as Record<string, unknown>
@@ -100,6 +104,7 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
       await jobs.stop()
       await warm.stop()
       await staging.stop()
+      await tensors.stop()
     },
   })
 }

@@ -10,6 +10,8 @@ import { serveCommand } from './cli/serve'
 import { warmCommand, evictCommand, lockCommand, pinCommand, unpinCommand, jobsCommand } from './cli/warm'
 import { planCommand } from './cli/plan'
 import { stageCommand, unstageCommand, offCommand, sysctlCommand } from './cli/stage'
+import { tensorsCommand } from './cli/tensors'
+import { recordCommand } from './cli/record'
 
 // One line per command; each lives in src/main/cli/<name>.ts.
 const commands: CliCommand[] = [
@@ -27,6 +29,8 @@ const commands: CliCommand[] = [
   unstageCommand,
   offCommand,
   sysctlCommand,
+  tensorsCommand,
+  recordCommand,
 ]
 
 function help(): string {

@@ -14,6 +14,7 @@ import type { Env } from './paths'
 import type { JobRunner } from './services/jobs'
 import type { WarmService } from './services/warm'
 import type { StagingService } from './services/staging'
+import type { TensorsService } from './services/tensors'
 
 /** A MODEL|PATH argument resolved to files. */
 export interface ResolvedFile {
@@ -70,4 +71,6 @@ export interface Context {
   gpu: GpuService
   /** RAM-disk staging, off and inotify through the privileged helper */
   staging: StagingService
+  /** Tensor maps of GGUF models and the load-order recorder */
+  tensors: TensorsService
 }

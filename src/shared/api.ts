@@ -6,6 +6,7 @@ import { telemetryMethods, type TelemetryTopics } from './contract/telemetry'
 import { jobsMethods, type JobsTopics } from './contract/jobs'
 import { stagingMethods, type StagingTopics } from './contract/staging'
 import { plannerMethods, type PlannerTopics } from './contract/planner'
+import { tensorsMethods, type TensorsTopics } from './contract/tensors'
 
 export const methods = {
   ...catalogMethods,
@@ -14,15 +15,16 @@ export const methods = {
   ...jobsMethods,
   ...stagingMethods,
   ...plannerMethods,
+  ...tensorsMethods,
 } satisfies Record<string, AnyMethodSpec>
 
 export type Methods = typeof methods
 export type MethodName = keyof Methods
 
-export type Topics = CatalogTopics & ResidencyTopics & TelemetryTopics & JobsTopics & StagingTopics & PlannerTopics
+export type Topics = CatalogTopics & ResidencyTopics & TelemetryTopics & JobsTopics & StagingTopics & PlannerTopics & TensorsTopics
 export type TopicName = keyof Topics
 /** The topics a transport accepts subscriptions for; checked at runtime on every transport. */
-export const topicNames = ['catalog', 'residency', 'memory', 'jobs', 'gpu', 'staging'] as const satisfies readonly TopicName[]
+export const topicNames = ['catalog', 'residency', 'memory', 'jobs', 'gpu', 'staging', 'recordings'] as const satisfies readonly TopicName[]
 
 export type Unsubscribe = () => void
 
@@ -49,4 +51,5 @@ export type * from './contract/telemetry'
 export type * from './contract/jobs'
 export type * from './contract/staging'
 export type * from './contract/planner'
+export type * from './contract/tensors'
 export * from './errors'

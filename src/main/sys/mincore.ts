@@ -30,21 +30,24 @@ function bind(): MincoreFns {
 export const DEFAULT_WINDOW_BYTES = 1 << 30
 
 /**
- * Walks the residency vector of [0, sizeBytes) of fd window by window. `onWindow` gets the
- * vector (bit 0 of each byte = resident) of pages [firstPage, firstPage + vec.length); the array is
- * reused between windows, so copy what you keep.
+ * Walks the residency vector of [fromBytes, sizeBytes) of fd window by window (fromBytes a page
+ * multiple). `onWindow` gets the vector (bit 0 of each byte = resident) of pages
+ * [firstPage, firstPage + vec.length); the array is reused between windows, so copy what you keep.
  */
 export function mincoreWalk(
   fd: number,
   sizeBytes: number,
   onWindow: (vec: Uint8Array, firstPage: number) => void,
   windowBytes = DEFAULT_WINDOW_BYTES,
+  fromBytes = 0,
 ): void {
   const page = pageSizeBytes()
+  if (fromBytes % page !== 0) throw new Error(`mincoreWalk: fromBytes ${fromBytes} is not a multiple of the page size`)
   const windowAligned = Math.max(page, Math.floor(windowBytes / page) * page)
   const { mmap, mincore, munmap } = bind()
-  const vecAll = new Uint8Array(windowAligned / page)
-  for (let off = 0; off < sizeBytes; off += windowAligned) {
+  // Sized for the range when it is smaller than a window: leaf scans of a few MiB run every tick.
+  const vecAll = new Uint8Array(Math.ceil(Math.min(windowAligned, Math.max(page, sizeBytes - fromBytes)) / page))
+  for (let off = fromBytes; off < sizeBytes; off += windowAligned) {
     const len = Math.min(windowAligned, sizeBytes - off)
     const addr = mmap(0, len, PROT_READ, MAP_SHARED, fd, off)
     if (addr === -1) throw new Error(`mmap(fd ${fd}, off ${off}) failed: ${errnoName(errno())}`)

@@ -1,6 +1,7 @@
 // Reads a GGUF file's header (metadata and tensor infos) without touching its weights.
 // @huggingface/gguf does the parsing with ranged reads of the local file.
 import type { GgufFacts } from '../../../shared/api'
+import { tensorBytes } from '../../../shared/planner/ggml-types'
 import { readRangeUncached } from '../../sys/direct-read'
 
 // Loaded on first parse: the library costs tens of milliseconds to import, which every CLI
@@ -116,6 +117,35 @@ export function ggufFacts(h: GgufHeader): GgufFacts {
   const swa = a('attention.sliding_window')
   if (swa) facts.slidingWindow = swa
   return facts
+}
+
+export interface GgufTensorRange extends GgufTensor {
+  /** Absolute offset of the tensor's data in the file (tensorDataOffset + offset) */
+  start: number
+  bytes: number
+  /** ggml type name ("Q4_K", "F32" …) */
+  typeName: string
+}
+
+/**
+ * Where each tensor's data lies in the file. Throws when a tensor has a type whose block size is
+ * unknown or runs past the end of the file (a truncated download).
+ */
+export function tensorRanges(h: GgufHeader, fileBytes: number): GgufTensorRange[] {
+  return h.tensors.map((t) => {
+    let bytes: number
+    try {
+      bytes = tensorBytes(t.shape, t.type)
+    } catch {
+      throw new Error(`tensor ${t.name} has ggml type ${t.type}, whose size Hearth does not know`)
+    }
+    const start = h.tensorDataOffset + t.offset
+    if (start + bytes > fileBytes) {
+      throw new Error(`tensor ${t.name} ends at byte ${start + bytes}, past the end of the file (${fileBytes} bytes): the file is truncated`)
+    }
+    // lib is loaded: a header only comes from readGgufHeader.
+    return { ...t, start, bytes, typeName: lib?.GGMLQuantizationType[t.type] ?? `type ${t.type}` }
+  })
 }
 
 /** Without general.file_type, name the type that holds the most elements. */

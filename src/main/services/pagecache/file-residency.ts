@@ -29,7 +29,7 @@ export async function detectProbe(): Promise<ResidencyProbe> {
 const openFd = promisify(openCallback)
 
 /** Opens read-only; the caller closes the fd. */
-async function openQuietly(path: string): Promise<number> {
+export async function openQuietly(path: string): Promise<number> {
   // O_NOATIME keeps a 1 Hz poll from dirtying inodes; only the owner (or root) may ask for it.
   try {
     return await openFd(path, fsConstants.O_RDONLY | fsConstants.O_NOATIME)
@@ -39,7 +39,7 @@ async function openQuietly(path: string): Promise<number> {
   }
 }
 
-function unknownFromOpenError(err: unknown): string {
+export function unknownFromOpenError(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code
   if (code === 'ENOENT' || code === 'ENOTDIR') return goneReason
   if (code === 'EACCES' || code === 'EPERM') return 'you may not read this file (permission denied)'

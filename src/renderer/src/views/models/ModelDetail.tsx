@@ -9,6 +9,7 @@ import { useModelResidency } from '../../stores/residency'
 import { useUi } from '../../stores/ui'
 import { ModelDetailActions } from './ModelDetailActions'
 import { formatLabel, sourceLabel } from './describe'
+import { TensorsPanel } from '../tensors/TensorsPanel'
 
 function Fact({ label, value }: { label: string; value: string | number | undefined }) {
   if (value === undefined || value === '') return null
@@ -109,6 +110,7 @@ export function ModelDetail({ id }: { id: string }) {
           })}
         </ul>
       </Panel>
+      <TensorsPanel model={model} />
     </div>
   )
 }
