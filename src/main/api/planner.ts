@@ -42,18 +42,29 @@ export async function shapeOf(ctx: Pick<Context, 'catalog'> | null, target: stri
     path = files.find((f) => f.path.toLowerCase().endsWith('.gguf') && !/mmproj/i.test(f.path))?.path ?? files[0]?.path
   }
   if (!path) throw new HearthError('NOT_FOUND', `${target}: no such file or model; give a GGUF path or a model from \`hearth models\``)
+  const st2 = await stat(path)
+  const key = `${path}:${st2.size}:${st2.mtimeMs}`
+  const hit = shapes.get(key)
+  if (hit) return hit
   let header
   try {
     header = await readGgufHeader(path)
   } catch (err) {
     throw new HearthError('BAD_INPUT', `${path} is not a readable GGUF file (${(err as Error).message}); the planner needs a GGUF model`)
   }
+  let shape: ModelShape
   try {
-    return modelShapeFrom(path, header.metadata, header.tensors, (await stat(path)).size)
+    shape = modelShapeFrom(path, header.metadata, header.tensors, st2.size)
   } catch (err) {
     throw new HearthError('BAD_INPUT', (err as Error).message)
   }
+  // Plans are redone on every change in the UI and checks every few seconds: headers are read once.
+  if (shapes.size >= 32) shapes.delete(shapes.keys().next().value!)
+  shapes.set(key, shape)
+  return shape
 }
+
+const shapes = new Map<string, ModelShape>()
 
 /** A projector GGUF → its shape; names the file and the fix when it is not one. */
 async function projectorAt(path: string): Promise<ProjectorShape> {
@@ -76,7 +87,7 @@ async function projectorAt(path: string): Promise<ProjectorShape> {
  */
 async function projectorOf(ctx: Pick<Context, 'catalog'> | null, target: string, spec: string, modelPath: string): Promise<ProjectorShape> {
   if (spec !== 'auto') return projectorAt(resolve(spec))
-  const fromCatalog = ctx ? (await ctx.catalog.resolve([target]).catch(() => [])).find((f) => /mmproj/i.test(f.path) && f.path.toLowerCase().endsWith('.gguf')) : undefined
+  const fromCatalog = ctx?.catalog ? (await ctx.catalog.resolve([target]).catch(() => [])).find((f) => /mmproj/i.test(f.path) && f.path.toLowerCase().endsWith('.gguf')) : undefined
   if (fromCatalog) return projectorAt(fromCatalog.path)
   const dir = dirname(modelPath)
   const beside = (await readdir(dir).catch(() => [] as string[])).filter((f) => /mmproj/i.test(f) && /\.gguf$/i.test(f)).sort()

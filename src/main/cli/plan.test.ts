@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,6 +8,9 @@ import { parsePlanArgs, planCommand, planJson } from './plan'
 import { plannerApi } from '../api/planner'
 import type { Context } from '../context'
 import type { CliIo } from './command'
+import { createGpuService } from '../services/gpu'
+import { readNvidiaSmi } from '../services/gpu/nvidia-smi'
+import { createHub } from '../hub'
 
 let dir: string
 let chat: string
@@ -103,5 +106,28 @@ describe('hearth plan on written GGUFs', () => {
     expect(out[1]).toMatch(/GPU 1 FITS/)
     expect(out[1]).toMatch(/note: Multi-GPU figures are modelled/)
     expect(out[1]).toContain('CUDA_VISIBLE_DEVICES=1 llama-server')
+  })
+})
+
+describe('hearth plan on the GPUs it finds (issue 8 item 16)', () => {
+  afterEach(() => delete process.env.HEARTH_TEST_SMI)
+
+  it('with several detected GPUs and no list, plans on every card, each by its free memory and bandwidth', async () => {
+    // nvidia-smi as a stub printing two cards (test/fixtures/nvidia-smi/two-cards): the real
+    // telemetry reads it.
+    process.env.HEARTH_TEST_SMI = 'two-cards'
+    const stub = join(__dirname, '../../../test/fixtures/nvidia-smi/stub/nvidia-smi')
+    const gpu = createGpuService({ hub: createHub(), sources: { nvml: () => null, nvidiaSmi: () => readNvidiaSmi(stub), drm: async () => [] } })
+    const api = plannerApi({ gpu } as unknown as Context, { llama: async () => null })
+    const r = await api.plan({ models: [{ target: chat, ctx: 4096 }, { target: code, ctx: 4096, device: 1 }] })
+    expect(r.gpus.map((g) => [g.name, g.vramTotalMiB])).toEqual([
+      ['NVIDIA GeForce RTX 4060 Ti (free now)', 14537],
+      ['NVIDIA GeForce RTX 3060 (free now)', 12009],
+    ])
+    // The 7B placed on the second card lands there; the first card holds only the 3B.
+    expect(r.models[1].vramByGpu[1].totalMiB).toBeGreaterThan(0)
+    expect(r.models[1].vramByGpu[0].totalMiB).toBe(0)
+    expect(r.models[0].speed!.gpuGBps[0]).toBe(288)
+    expect(r.models[1].speed!.gpuGBps[1]).toBe(360)
   })
 })

@@ -82,7 +82,7 @@ export const exhaustiveLimit = 400_000
  * joint choice and the best under the other objectives and per-model variants ("X whole",
  * "X first"), so the caller can rank them side by side. Empty `found` = nothing fits.
  */
-export function searchJoint(models: JointModel[], capsMiB: number[], marginMiB: number, objective: PlanObjective): SearchResult {
+export function searchJoint(models: JointModel[], capsMiB: number[], marginMiB: number, objective: PlanObjective, limit = exhaustiveLimit): SearchResult {
   const n = models.length
   const nCards = capsMiB.length
   type Slot = { score: number[]; picks: number[] } | null
@@ -118,7 +118,7 @@ export function searchJoint(models: JointModel[], capsMiB: number[], marginMiB: 
   const dfs = (i: number) => {
     if (!exhaustive) return
     if (i === n) {
-      if (++combinations > exhaustiveLimit) exhaustive = false
+      if (++combinations > limit) exhaustive = false
       else if (sums.every((s, k) => cardFits(capsMiB[k], s, marginMiB))) consider(idx, sums)
       return
     }
@@ -146,7 +146,7 @@ export function searchJoint(models: JointModel[], capsMiB: number[], marginMiB: 
     if (same) same.labels.push(goals[gi].label)
     else found.push({ picks: b.picks, labels: [goals[gi].label] })
   })
-  return { found, exhaustive, combinations: Math.min(combinations, exhaustiveLimit) }
+  return { found, exhaustive, combinations: Math.min(combinations, limit) }
 }
 
 /** From the fewest layers up, one step at a time to whichever model improves the score most. */

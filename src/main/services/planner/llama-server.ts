@@ -38,19 +38,20 @@ export function parseLlamaHelp(path: string, versionText: string, helpText: stri
     version: vline ? `b${vline[1]} (${vline[2]})` : versionText.trim().split('\n')[0] || 'unknown version',
     ...(vline ? { build: Number(vline[1]) } : {}),
     flags: [...flags],
-    faTakesValue: /\[on\|off|FA\b|on\|off\|auto/i.test(fa),
+    // The argument after the flags: `[on|off|auto]` (or FA) on newer builds, none on older ones.
+    faTakesValue: /--flash-attn\s+(\[?on\|off|FA\b)/.test(fa),
   }
 }
 
 let cached: { key: string; caps: LlamaCapabilities } | null = null
 
 /** null when no llama-server is on PATH (the exports then keep newer flags, with a note). */
-export async function llamaCapabilities(pathEnv = process.env.PATH ?? ''): Promise<LlamaCapabilities | null> {
+export async function llamaCapabilities(pathEnv = process.env.PATH ?? '', opts: { fresh?: boolean } = {}): Promise<LlamaCapabilities | null> {
   const bin = await findLlamaServer(pathEnv)
   if (!bin) return null
   const st = await stat(bin).catch(() => null)
   const key = `${bin}:${st?.mtimeMs ?? 0}`
-  if (cached?.key === key) return cached.caps
+  if (!opts.fresh && cached?.key === key) return cached.caps
   const [v, h] = await Promise.all([run(bin, ['--version']), run(bin, ['--help'])])
   const caps = parseLlamaHelp(bin, v, h)
   cached = { key, caps }
