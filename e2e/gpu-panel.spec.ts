@@ -4,8 +4,7 @@
 import { expect, test } from '@playwright/test'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { writeGguf } from '../test/helpers/gguf-writer'
-import { qwen2Shape } from '../test/helpers/model-shapes'
+import { chat3b, writeShape } from '../test/planner/written-shapes'
 import { watchErrors } from './support/page'
 import { isolatedEnv, repoRoot, startServe, type Served } from './support/serve'
 
@@ -20,7 +19,7 @@ test.beforeAll(async () => {
   dir = mkdtempSync(join(repoRoot, 'tmp', 'hearth-e2e-gpu-'))
   const home = join(dir, 'home')
   mkdirSync(home)
-  chat = (await writeGguf(join(dir, 'Qwen2.5-3B-Instruct-Q4_K_M.gguf'), { ...qwen2Shape({ name: 'Qwen2.5 3B Instruct', layers: 36, embd: 2048, heads: 16, headsKv: 2, ff: 11008, vocab: 151936, fileType: 'Q4_K_M', contextLength: 32768 }), sparse: true })).path
+  chat = (await writeShape(dir, 'Qwen2.5-3B-Instruct-Q4_K_M.gguf', chat3b('Qwen2.5 3B Instruct'))).path
   const stub = join(repoRoot, 'test', 'fixtures', 'nvidia-smi', 'stub')
   served = await startServe(isolatedEnv({ HOME: home, XDG_CONFIG_HOME: join(home, '.config'), HEARTH_OLLAMA_SYSTEM_DIR: join(dir, 'none'), PATH: `${stub}:${process.env.PATH}`, HEARTH_TEST_SMI: 'two-cards' }))
 })

@@ -5,10 +5,8 @@ import { expect, test, type Locator, type Page } from '@playwright/test'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { writeGguf } from '../test/helpers/gguf-writer'
-import { llamaShape, qwen2Shape } from '../test/helpers/model-shapes'
-import { readGgufHeader } from '../src/main/services/gguf/read-gguf'
-import { modelShapeFrom, planModels, type ModelShape, type PlanModelInput, type PlanObjective } from '../src/shared/planner'
+import { chat3b, code7b, writeShape } from '../test/planner/written-shapes'
+import { planModels, type ModelShape, type PlanModelInput, type PlanObjective } from '../src/shared/planner'
 import { watchErrors } from './support/page'
 import { repoRoot } from './support/serve'
 import { e2eState } from './support/state'
@@ -23,14 +21,13 @@ const shapes: Record<string, ModelShape> = {}
 test.beforeAll(async () => {
   mkdirSync(shots, { recursive: true })
   dir = mkdtempSync(join(tmpdir(), 'hearth-e2e-plan-'))
-  const write = async (file: string, spec: Parameters<typeof writeGguf>[1]) => {
-    const w = await writeGguf(join(dir, file), { ...spec, sparse: true })
-    const h = await readGgufHeader(w.path)
-    shapes[w.path] = modelShapeFrom(w.path, h.metadata, h.tensors, w.bytes)
-    return w.path
+  const write = async (file: string, spec: Parameters<typeof writeShape>[2]) => {
+    const s = await writeShape(dir, file, spec)
+    shapes[s.path] = s
+    return s.path
   }
-  chat = await write('Qwen2.5-3B-Instruct-Q4_K_M.gguf', qwen2Shape({ name: 'Qwen2.5 3B Instruct', layers: 36, embd: 2048, heads: 16, headsKv: 2, ff: 11008, vocab: 151936, fileType: 'Q4_K_M', contextLength: 32768 }))
-  code = await write('Qwen2.5-Coder-7B-Instruct-Q4_K_M.gguf', llamaShape({ name: 'Qwen2.5 Coder 7B Instruct', layers: 28, embd: 3584, heads: 28, headsKv: 4, ff: 18944, vocab: 152064, fileType: 'Q4_K_M', contextLength: 32768 }))
+  chat = await write('Qwen2.5-3B-Instruct-Q4_K_M.gguf', chat3b('Qwen2.5 3B Instruct'))
+  code = await write('Qwen2.5-Coder-7B-Instruct-Q4_K_M.gguf', code7b('Qwen2.5 Coder 7B Instruct'))
 })
 test.afterAll(() => rmSync(dir, { recursive: true, force: true }))
 

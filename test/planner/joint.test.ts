@@ -5,15 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { writeGguf } from '../helpers/gguf-writer'
 import { llamaShape, qwen2Shape } from '../helpers/model-shapes'
-import { readGgufHeader } from '../../src/main/services/gguf/read-gguf'
+import { chat3b, code7b, writeShape } from './written-shapes'
 import {
   cardFits,
   compareScores,
   defaultPlanOptions,
   estimateModel,
-  modelShapeFrom,
   objectiveScore,
   planModels,
   readProfile,
@@ -28,17 +26,13 @@ import {
 
 let dir: string
 const shapes: Record<string, ModelShape> = {}
-async function load(name: string, spec: Parameters<typeof writeGguf>[1]) {
-  const w = await writeGguf(join(dir, `${name}.gguf`), { ...spec, sparse: true })
-  const h = await readGgufHeader(w.path)
-  shapes[name] = modelShapeFrom(w.path, h.metadata, h.tensors, w.bytes)
-}
+const load = async (name: string, spec: Parameters<typeof writeShape>[2]) => void (shapes[name] = await writeShape(dir, name, spec))
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'hearth-joint-'))
   // Qwen2.5-3B-Instruct, Qwen2.5-Coder-7B and Qwen2.5-1.5B shapes at Q4_K_M; Llama 3.1 8B and 3.2 3B.
-  await load('chat-3b', qwen2Shape({ name: 'chat 3B', layers: 36, embd: 2048, heads: 16, headsKv: 2, ff: 11008, vocab: 151936, fileType: 'Q4_K_M', contextLength: 32768 }))
-  await load('code-7b', llamaShape({ name: 'code 7B', layers: 28, embd: 3584, heads: 28, headsKv: 4, ff: 18944, vocab: 152064, fileType: 'Q4_K_M', contextLength: 32768 }))
+  await load('chat-3b', chat3b())
+  await load('code-7b', code7b())
   await load('small-1.5b', qwen2Shape({ name: 'small 1.5B', layers: 28, embd: 1536, heads: 12, headsKv: 2, ff: 8960, vocab: 151936, fileType: 'Q4_K_M', contextLength: 32768 }))
   await load('llama-8b', llamaShape({ name: 'Llama 8B', layers: 32, embd: 4096, heads: 32, headsKv: 8, ff: 14336, vocab: 128256, fileType: 'Q4_K_M', contextLength: 131072 }))
   await load('llama-3b', llamaShape({ name: 'Llama 3B', layers: 28, embd: 3072, heads: 24, headsKv: 8, ff: 8192, vocab: 128256, fileType: 'Q4_K_M', contextLength: 131072, tiedEmbeddings: true }))

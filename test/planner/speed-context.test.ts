@@ -3,22 +3,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { writeGguf } from '../helpers/gguf-writer'
-import { llamaShape, qwen2Shape, qwen3MoeShape } from '../helpers/model-shapes'
-import { readGgufHeader } from '../../src/main/services/gguf/read-gguf'
-import { defaultPlanOptions, estimateModel, modelShapeFrom, planModels, readProfile, speedAt, tensorBytes, type ModelShape } from '../../src/shared/planner'
+import { qwen3MoeShape } from '../helpers/model-shapes'
+import { chat3b, code7b, writeShape } from './written-shapes'
+import { defaultPlanOptions, estimateModel, planModels, readProfile, speedAt, tensorBytes, type ModelShape } from '../../src/shared/planner'
 
 let dir: string
 const shapes: Record<string, ModelShape> = {}
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'hearth-speed-'))
-  const load = async (name: string, spec: Parameters<typeof writeGguf>[1]) => {
-    const w = await writeGguf(join(dir, `${name}.gguf`), { ...spec, sparse: true })
-    const h = await readGgufHeader(w.path)
-    shapes[name] = modelShapeFrom(w.path, h.metadata, h.tensors, w.bytes)
-  }
-  await load('code-7b', llamaShape({ name: 'code 7B', layers: 28, embd: 3584, heads: 28, headsKv: 4, ff: 18944, vocab: 152064, fileType: 'Q4_K_M', contextLength: 32768 }))
-  await load('chat-3b', qwen2Shape({ name: 'chat 3B', layers: 36, embd: 2048, heads: 16, headsKv: 2, ff: 11008, vocab: 151936, fileType: 'Q4_K_M', contextLength: 32768 }))
+  const load = async (name: string, spec: Parameters<typeof writeShape>[2]) => void (shapes[name] = await writeShape(dir, name, spec))
+  await load('code-7b', code7b())
+  await load('chat-3b', chat3b())
   await load('moe', qwen3MoeShape({ layers: 48, embd: 2048, heads: 32, headsKv: 4, headDim: 128, ff: 6144, vocab: 151936, fileType: 'Q4_K_M', experts: { count: 128, used: 8, ff: 768 } }))
 })
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
