@@ -85,6 +85,62 @@ export function slotDevices(nLayer: number, ngl: number, split: number[] = [1]):
 
 export type CudaProcessCosts = typeof cudaProcess
 
+interface LayerWeights {
+  /** As the CUDA buffer pads them, and as the file holds them */
+  gpu: number
+  host: number
+  gpuExperts: number
+  hostExperts: number
+  /** The largest matrix (host bytes): what op offload copies in */
+  largest: number
+  largestExpert: number
+}
+interface WeightSums {
+  layers: LayerWeights[]
+  inputHost: number
+  outputGpu: number
+  outputHost: number
+  embdGpu: number
+}
+
+/**
+ * Bytes per layer, summed once per shape: the solver estimates every -ngl of every model (and the
+ * context table many contexts), so the tensor list is walked once, not per estimate.
+ */
+const sumsOf = new WeakMap<ModelShape, WeightSums>()
+function weightSums(shape: ModelShape): WeightSums {
+  const hit = sumsOf.get(shape)
+  if (hit) return hit
+  const layers: LayerWeights[] = Array.from({ length: shape.nLayer }, () => ({ gpu: 0, host: 0, gpuExperts: 0, hostExperts: 0, largest: 0, largestExpert: 0 }))
+  const out: WeightSums = { layers, inputHost: 0, outputGpu: 0, outputHost: 0, embdGpu: 0 }
+  for (const t of shape.tensors) {
+    const p = placeOf(t.name)
+    const cuda = cudaTensorBytes(t.shape, t.type)
+    const host = tensorBytes(t.shape, t.type)
+    if (t.name === 'token_embd.weight') out.embdGpu = cuda
+    if (p === 'input') out.inputHost += host
+    else if (p === 'output') {
+      out.outputGpu += cuda
+      out.outputHost += host
+    } else {
+      const l = layers[p.layer]
+      if (!l) continue
+      const matrix = isMatrix(t.shape) ? host : 0
+      if (isExpert(t.name)) {
+        l.gpuExperts += cuda
+        l.hostExperts += host
+        l.largestExpert = Math.max(l.largestExpert, matrix)
+      } else {
+        l.gpu += cuda
+        l.host += host
+        l.largest = Math.max(l.largest, matrix)
+      }
+    }
+  }
+  sumsOf.set(shape, out)
+  return out
+}
+
 /** What else a llama-server process loads beside its model: a vision projector, a draft model. */
 export interface ServerExtras {
   projector?: ProjectorShape
@@ -189,31 +245,31 @@ function estimateOne(shape: ModelShape, opts: PlanOptions, proc: CudaProcessCost
   const weightsBy = zeros()
   let hostWeights = 0
   let largestHostMatrix = 0
-  for (const t of shape.tensors) {
-    const p = placeOf(t.name)
-    let gpu: boolean
-    let dev = -1
-    if (p === 'input') gpu = false
-    else if (p === 'output') {
-      gpu = ngl >= 1
-      dev = devOf[shape.nLayer]
+  const sums = weightSums(shape)
+  sums.layers.forEach((l, il) => {
+    const expertsOnHost = opts.cpuMoe || il < opts.nCpuMoe
+    if (onGpu(il)) {
+      const g = l.gpu + (expertsOnHost ? 0 : l.gpuExperts)
+      gpuWeights += g
+      weightsBy[devOf[il]] += g
+      if (expertsOnHost) {
+        hostWeights += l.hostExperts
+        largestHostMatrix = Math.max(largestHostMatrix, l.largestExpert)
+      }
     } else {
-      gpu = onGpu(p.layer) && !(isExpert(t.name) && (opts.cpuMoe || p.layer < opts.nCpuMoe))
-      dev = devOf[p.layer]
+      hostWeights += l.host + l.hostExperts
+      largestHostMatrix = Math.max(largestHostMatrix, l.largest, l.largestExpert)
     }
-    if (gpu) {
-      gpuWeights += cudaTensorBytes(t.shape, t.type)
-      weightsBy[dev] += cudaTensorBytes(t.shape, t.type)
-    } else {
-      hostWeights += tensorBytes(t.shape, t.type)
-      if (typeof p === 'object' && isMatrix(t.shape)) largestHostMatrix = Math.max(largestHostMatrix, tensorBytes(t.shape, t.type))
-    }
-  }
-  const embd = shape.tensors.find((t) => t.name === 'token_embd.weight')
-  if (shape.tied && ngl >= 1 && embd) {
-    gpuWeights += cudaTensorBytes(embd.shape, embd.type)
-    weightsBy[devOf[shape.nLayer]] += cudaTensorBytes(embd.shape, embd.type)
-    terms.push({ where: 'gpu', what: 'tied output copy', mib: cudaTensorBytes(embd.shape, embd.type) / MiB, why: 'no output.weight: the token embedding is copied to the GPU as the output layer, and stays on the host for the input' })
+  })
+  hostWeights += sums.inputHost
+  if (ngl >= 1) {
+    gpuWeights += sums.outputGpu
+    weightsBy[devOf[shape.nLayer]] += sums.outputGpu
+  } else hostWeights += sums.outputHost
+  if (shape.tied && ngl >= 1 && sums.embdGpu) {
+    gpuWeights += sums.embdGpu
+    weightsBy[devOf[shape.nLayer]] += sums.embdGpu
+    terms.push({ where: 'gpu', what: 'tied output copy', mib: sums.embdGpu / MiB, why: 'no output.weight: the token embedding is copied to the GPU as the output layer, and stays on the host for the input' })
   }
 
   // ---- KV cache

@@ -129,10 +129,11 @@ export function planOnGpus(inputs: PlanModelInput[], gpus: PlanGpu[], marginMiB 
   for (const o of opts) if (!o.split) delete o.split
   const extras: ServerExtras[] = inputs.map((m) => ({ projector: m.projector, draft: m.draft }))
   const names = inputs.map((m) => m.shape.name)
+  const profiles = inputs.map((m, i) => readProfile(m.shape, opts[i]))
   const choiceOf = (i: number, ngl: number): Choice => {
     const shape = inputs[i].shape
     const plan = estimateModel(shape, { ...opts[i], ngl }, cudaProcess, extras[i])
-    plan.speed = speedAt(shape, readProfile(shape, opts[i]), plan.ngl, opts[i].split, bw, opts[i].noKvOffload)
+    plan.speed = speedAt(shape, profiles[i], plan.ngl, opts[i].split, bw, opts[i].noKvOffload)
     return { ngl: plan.ngl, nglAll: plan.nglAll, plan, byCard: plan.vramByGpu.map((v) => v.totalMiB), tps: plan.speed.exactTokensPerSec }
   }
   const models: JointModel[] = inputs.map((m, i) => ({
