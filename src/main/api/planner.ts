@@ -152,8 +152,11 @@ export function plannerApi(ctx: Context, deps: PlannerDeps = {}): PlannerApi {
   }
   /** Keeps each check's difference in settings, per architecture and card. */
   const record = async <T extends { processKey: string }>(checks: T[]) => {
-    const planChecks = withChecks(ctx.settings.get().planChecks, checks as never)
-    await ctx.settings.update({ planChecks })
+    const before = ctx.settings.get().planChecks
+    const planChecks = withChecks(before, checks as never)
+    // The UI checks every few seconds: write the settings file only when a figure changed.
+    const same = (a: typeof before, b: typeof before) => JSON.stringify(Object.entries(a ?? {}).map(([k, v]) => [k, v.map((e) => [e.process, e.diffMiB])])) === JSON.stringify(Object.entries(b ?? {}).map(([k, v]) => [k, v.map((e) => [e.process, e.diffMiB])]))
+    if (!same(before, planChecks)) await ctx.settings.update({ planChecks })
     return checks.map(({ processKey: _k, ...c }) => c)
   }
   return {

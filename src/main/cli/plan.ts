@@ -148,6 +148,7 @@ export function planText(r: PlanResult): string {
       ...(m.projector ? [`  projector ${m.projector.name}: ${m.projector.onGpu ? 'GPU' : 'CPU'} ${f(m.projector.weightsMiB)} weights + ${f(m.projector.computeMiB)} compute (${m.projector.patches} patches; modelled, not measured)`] : []),
       ...(m.draft ? [`  draft ${m.draft.name}: -ngld ${m.draft.ngl}/${m.draft.nglAll} -c ${m.draft.ctx}: VRAM ${f(m.draft.vram.totalMiB)} = weights ${f(m.draft.vram.weightsMiB)} + KV ${f(m.draft.vram.kvMiB)} + compute ${f(m.draft.vram.computeMiB)}`] : []),
       ...(m.speed ? [`  ≈ ${m.speed.tokensPerSec} tok/s decode (estimate: ${m.speed.formula})`, ...m.speed.assumptions.map((a) => `    (${a})`)] : []),
+      ...(m.contextOptions?.length ? [`  context that fits beside the others (-c per slot; 1/2/4 slots): ${['f16', 'q8_0', 'q4_0'].map((t) => `${t} ${m.contextOptions!.filter((o) => o.cacheType === t && [1, 2, 4].includes(o.parallel)).map((o) => o.maxCtxPerSlot || '—').join('/')} (${m.contextOptions!.find((o) => o.cacheType === t)?.kvMiBPer1k} MiB per 1k)`).join(' · ')}`] : []),
       ...(m.deviation ? [`  on this machine, plans for ${m.deviation.arch} were off by ${m.deviation.meanMiB >= 0 ? '+' : ''}${m.deviation.meanMiB} MiB (${m.deviation.samples} check${m.deviation.samples > 1 ? 's' : ''} on ${m.deviation.card})`] : []),
       ...m.warnings.map((w) => `  ! ${w}`),
     )
