@@ -31,9 +31,9 @@ function GpuTelemetry() {
             </div>
             <div className="h-20">
               <ResponsiveContainer>
-                <LineChart data={history.map((s) => ({ t: s.atMs, used: (s.gpus.find((x) => x.id === g.id)?.usedBytes ?? 0) / 2 ** 30 }))}>
+                <LineChart margin={{ top: 8, right: 4, bottom: 0, left: 0 }} data={history.map((s) => ({ t: s.atMs, used: (s.gpus.find((x) => x.id === g.id)?.usedBytes ?? 0) / 2 ** 30 }))}>
                   <XAxis dataKey="t" hide />
-                  <YAxis width={34} tick={{ fontSize: 10 }} allowDecimals={false} domain={[0, Math.ceil((g.totalBytes ?? 0) / 2 ** 30) || 'auto']} ticks={g.totalBytes ? [0, Math.ceil(g.totalBytes / 2 ** 30)] : undefined} unit=" G" /><Tooltip formatter={(v) => `${Number(v).toFixed(2)} GiB`} labelFormatter={() => ''} />
+                  <YAxis width={34} tick={{ fontSize: 10 }} allowDecimals={false} domain={[0, Math.ceil((g.totalBytes ?? 0) / 2 ** 30) || 'auto']} ticks={g.totalBytes ? [0, Math.ceil(g.totalBytes / 2 ** 30)] : undefined} tickFormatter={(v) => `${v}G`} /><Tooltip formatter={(v) => `${Number(v).toFixed(2)} GiB`} labelFormatter={() => ''} />
                   <Line dataKey="used" dot={false} isAnimationActive={false} stroke="#0ea5e9" />
                 </LineChart>
               </ResponsiveContainer>
