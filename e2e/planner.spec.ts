@@ -1,36 +1,58 @@
 // The planner's 6 GB two-model case: a 3B chat model and a 7B code model at Q4_K_M (real shapes,
-// sparse GGUFs written here), the 3B fully on the GPU and the largest -ngl of the 7B that fits.
+// sparse GGUFs written here): the 3B fully on the GPU and the largest -ngl of the 7B that fits;
+// both free under each objective, with the plans weighed side by side.
 import { expect, test, type Locator, type Page } from '@playwright/test'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { writeGguf } from '../test/helpers/gguf-writer'
-import { llamaShape, qwen2Shape } from '../test/helpers/model-shapes'
+import { chat3b, code7b, writeShape } from '../test/planner/written-shapes'
+import { planModels, type ModelShape, type PlanModelInput, type PlanObjective } from '../src/shared/planner'
 import { watchErrors } from './support/page'
 import { repoRoot } from './support/serve'
 import { e2eState } from './support/state'
 
 const shots = join(repoRoot, 'e2e', 'screenshots')
+const card = 'NVIDIA RTX 4050 Laptop (6 GB)'
 let dir: string
 let chat: string
 let code: string
+const shapes: Record<string, ModelShape> = {}
 
 test.beforeAll(async () => {
   mkdirSync(shots, { recursive: true })
   dir = mkdtempSync(join(tmpdir(), 'hearth-e2e-plan-'))
-  chat = (await writeGguf(join(dir, 'Qwen2.5-3B-Instruct-Q4_K_M.gguf'), { ...qwen2Shape({ name: 'Qwen2.5 3B Instruct', layers: 36, embd: 2048, heads: 16, headsKv: 2, ff: 11008, vocab: 151936, fileType: 'Q4_K_M', contextLength: 32768 }), sparse: true })).path
-  code = (await writeGguf(join(dir, 'Qwen2.5-Coder-7B-Instruct-Q4_K_M.gguf'), { ...llamaShape({ name: 'Qwen2.5 Coder 7B Instruct', layers: 28, embd: 3584, heads: 28, headsKv: 4, ff: 18944, vocab: 152064, fileType: 'Q4_K_M', contextLength: 32768 }), sparse: true })).path
+  const write = async (file: string, spec: Parameters<typeof writeShape>[2]) => {
+    const s = await writeShape(dir, file, spec)
+    shapes[s.path] = s
+    return s.path
+  }
+  chat = await write('Qwen2.5-3B-Instruct-Q4_K_M.gguf', chat3b('Qwen2.5 3B Instruct'))
+  code = await write('Qwen2.5-Coder-7B-Instruct-Q4_K_M.gguf', code7b('Qwen2.5 Coder 7B Instruct'))
 })
 test.afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-/** Adds the two models by path; the chat model gets every layer, the code model keeps "max that fits". */
-async function addChatAndCode(page: Page): Promise<Locator> {
+/**
+ * What the planner computes for the same files, flags and card (the UI's defaults: -c 4096, f16 KV,
+ * flash attention, one slot; the serve process has no measured host bandwidth).
+ */
+function expected(ngl: [number | 'max', number | 'max'], objective: PlanObjective) {
+  const inputs: PlanModelInput[] = [chat, code].map((p, i) => ({ shape: shapes[p], ngl: ngl[i], options: { ctx: 4096 } }))
+  return planModels(inputs, 6144, card, 256, { objective })
+}
+
+async function addBoth(page: Page): Promise<Locator> {
   for (const p of [chat, code]) {
     await page.getByTestId('planner-path').fill(p)
     await page.getByTestId('planner-add').click()
   }
   const rows = page.getByTestId('planner-model')
   await expect(rows).toHaveCount(2)
+  return rows
+}
+
+/** Adds the two models by path; the chat model gets every layer, the code model is left to the solver. */
+async function addChatAndCode(page: Page): Promise<Locator> {
+  const rows = await addBoth(page)
   await rows.nth(0).getByTestId('ngl-max').uncheck()
   await rows.nth(0).getByLabel('GPU layers').fill('37')
   return rows
@@ -41,15 +63,17 @@ test('6 GB: 3B chat + 7B code, the largest -ngl of the 7B that fits', async ({ p
   await page.goto(e2eState().url)
   await page.getByTestId('nav-planner').click()
   await expect(page.getByTestId('planner')).toBeVisible()
-  await page.getByTestId('planner-card').selectOption('preset:NVIDIA RTX 4050 Laptop (6 GB)')
+  await page.getByTestId('planner-card').selectOption(`preset:${card}`)
   const rows = await addChatAndCode(page)
   await expect(rows.nth(0).getByTestId('ngl-value')).toHaveText('37/37')
   await expect(page.getByTestId('plan-fits')).toHaveAttribute('data-fits', 'true')
+  // Exactly the largest -ngl the planner computes (the solver under the default objective, balanced),
+  // and by definition one more layer would not fit.
+  const want = expected([37, 'max'], 'balanced').models[1].ngl
+  expect(expected([37, want + 1], 'balanced').fits).toBe(false)
+  await expect(rows.nth(1).getByTestId('ngl-value')).toHaveText(`${want}/29`)
   const ngl = await rows.nth(1).getByTestId('ngl-value').textContent()
-  const n = Number(ngl?.split('/')[0])
-  expect(n).toBeGreaterThan(0)
-  expect(n).toBeLessThan(29)
-  await expect(page.getByTestId('planner-export')).toContainText(`-ngl ${n}`)
+  await expect(page.getByTestId('planner-export')).toContainText(`-ngl ${want}`)
   await page.screenshot({ path: join(shots, 'planner-6gb.png'), fullPage: true })
   console.log(`planner 6 GB case: 7B code model -ngl ${ngl}`)
   expect(errors).toEqual([])
@@ -85,5 +109,59 @@ test('two GPUs: 3B chat wholly on GPU 0, 7B code split over both, one stacked ba
   const ngl = await rows.nth(1).getByTestId('ngl-value').textContent()
   await page.screenshot({ path: join(shots, 'planner-2gpu.png'), fullPage: true })
   console.log(`planner two GPUs: 7B code model split 1,2 -ngl ${ngl}`)
+  expect(errors).toEqual([])
+})
+
+test('two models, both left to the solver: three alternatives side by side under each objective', async ({ page }) => {
+  const errors = watchErrors(page)
+  await page.setViewportSize({ width: 1400, height: 1400 })
+  await page.goto(e2eState().url)
+  await page.getByTestId('nav-planner').click()
+  await page.getByTestId('planner-card').selectOption(`preset:${card}`)
+  const rows = await addBoth(page)
+  for (const objective of ['priority', 'all', 'balanced'] as const) {
+    await page.getByTestId(`objective-${objective}`).click()
+    const want = expected(['max', 'max'], objective)
+    await expect(rows.nth(0).getByTestId('ngl-value')).toHaveText(`${want.models[0].ngl}/37`)
+    await expect(rows.nth(1).getByTestId('ngl-value')).toHaveText(`${want.models[1].ngl}/29`)
+    await expect(page.getByTestId('plan-alternative')).toHaveCount(want.alternatives.length)
+  }
+  // Balanced: the 3B whole is one of the alternatives, ranked below with the reason in numbers.
+  const alts = page.getByTestId('plan-alternative')
+  await expect(alts).toHaveCount(3)
+  await expect(page.getByTestId('plan-chosen')).toContainText('#1 · chosen')
+  await expect(page.getByTestId('plan-chosen').getByTestId('plan-why')).toContainText('Best under balanced: the slowest model')
+  await expect(alts.filter({ hasText: 'Qwen2.5 3B Instruct whole' }).getByTestId('plan-why')).toContainText('Ranked #')
+  await expect(rows.nth(0).getByTestId('tok-s')).toContainText('tok/s')
+  await expect(rows.nth(1).getByTestId('tok-s-formula')).toContainText('GB ÷ 192 GB/s (GPU)')
+  await expect(page.getByTestId('host-bandwidth')).toContainText('not measured yet: speeds assume 40 GB/s')
+  await expect(page.getByTestId('context-table')).toHaveCount(2)
+  await expect(page.getByTestId('context-table').nth(1)).toContainText('q4_0')
+  await expect(page.getByTestId('export-llama')).toContainText('No llama-server found on PATH')
+  await page.screenshot({ path: join(shots, 'planner-alternatives.png'), fullPage: true })
+  // Usable from 720 px: the cards wrap, nothing spills out of the page.
+  await page.setViewportSize({ width: 720, height: 1400 })
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(720)
+  await page.screenshot({ path: join(shots, 'planner-alternatives-720.png'), fullPage: true })
+  await page.setViewportSize({ width: 1400, height: 1400 })
+  // "Use this plan" fixes both models at that alternative's -ngl.
+  const pick = expected(['max', 'max'], 'balanced').alternatives.find((a) => a.label.includes('3B Instruct whole'))!
+  await alts.filter({ hasText: 'Qwen2.5 3B Instruct whole' }).getByTestId('use-alternative').click()
+  await expect(rows.nth(0).getByTestId('ngl-value')).toHaveText(`${pick.models[0].ngl}/37`)
+  await expect(rows.nth(1).getByTestId('ngl-value')).toHaveText(`${pick.models[1].ngl}/29`)
+  await expect(rows.nth(0).getByTestId('ngl-max')).not.toBeChecked()
+  expect(errors).toEqual([])
+})
+
+test('the GPUs panel on this machine: no GPU found, said plainly', async ({ page }) => {
+  const errors = watchErrors(page)
+  await page.goto(e2eState().url)
+  await page.getByTestId('nav-planner').click()
+  const panel = page.getByTestId('gpu-panel')
+  await expect(panel.getByTestId('no-gpu')).toContainText(/^No GPU found: .*nvidia-smi not found or failed.*The planner still works: pick a card or enter its VRAM\.$/)
+  await expect(panel.getByTestId('gpu-card')).toHaveCount(0)
+  await expect(panel.getByTestId('plan-checks')).toHaveCount(0)
+  // The planner falls back to a preset card.
+  await expect(page.getByTestId('planner-card')).toHaveValue(`preset:${card}`)
   expect(errors).toEqual([])
 })

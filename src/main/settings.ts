@@ -20,6 +20,11 @@ const settingsSchema = z.object({
   keepWarmThreshold: z.number().min(0.05).max(1).catch(defaultSettings.keepWarmThreshold),
   lockMaxFraction: z.number().min(0.01).max(0.95).catch(defaultSettings.lockMaxFraction),
   stagingReserveBytes: z.number().int().min(0).catch(defaultSettings.stagingReserveBytes),
+  hostBandwidth: z.object({ gbps: z.number().positive().max(1e5), atMs: z.number(), method: z.string().max(500) }).optional().catch(undefined),
+  planChecks: z
+    .record(z.string().max(400), z.array(z.object({ atMs: z.number(), diffMiB: z.number(), process: z.string().max(200) })).max(50))
+    .optional()
+    .catch(undefined),
 })
 
 export interface SettingsStore {

@@ -1,58 +1,19 @@
 // Holds the planner to llama.cpp as measured on an H100 (test/fixtures/vram-h100, 99 runs; its
 // README says how they were measured):
 // nvidia-smi's per-process figure after a request against the planner's VRAM total.
-import { describe, expect, it } from 'vitest'
-import { readFileSync } from 'node:fs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { execFileSync } from 'node:child_process'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { tmpdir } from 'node:os'
-import { readGgufHeader } from '../../src/main/services/gguf/read-gguf'
-import { estimateModel, defaultPlanOptions, modelShapeFrom, cudaProcess, type ModelShape, type KvCacheType } from '../../src/shared/planner'
-
-const dataDir = resolve(__dirname, '../fixtures/vram-h100')
-
-interface Row { [k: string]: string }
-function readTsv(path: string): Row[] {
-  const [head, ...lines] = readFileSync(path, 'utf8').trim().split('\n')
-  const cols = head.split('\t')
-  return lines.map((l) => Object.fromEntries(l.split('\t').map((v, i) => [cols[i], v])))
-}
-
-async function restoreShapes(dir: string): Promise<Map<string, ModelShape>> {
-  const sizes = readTsv(join(dataDir, 'gguf-headers/sizes.tsv'))
-  const shapes = new Map<string, ModelShape>()
-  for (const s of sizes) {
-    const file = join(dir, `${s.model}.gguf`)
-    execFileSync('sh', ['-c', `gunzip -c "$1" > "$2" && truncate -s "$3" "$2"`, 'sh', join(dataDir, `gguf-headers/${s.model}.gguf.head.gz`), file, s.bytes])
-    const h = await readGgufHeader(file)
-    shapes.set(s.model, modelShapeFrom(file, h.metadata, h.tensors, Number(s.bytes)))
-  }
-  return shapes
-}
-
-export function optionsOfRow(r: Row) {
-  return {
-    ...defaultPlanOptions,
-    ctx: Number(r.ctx),
-    ngl: Number(r.ngl),
-    parallel: Number(r.np),
-    kvUnified: r.kvu === '1',
-    cacheTypeK: r.ctk as KvCacheType,
-    cacheTypeV: r.ctk as KvCacheType,
-    flashAttn: r.fa === 'on',
-    ubatch: Number(r.ub),
-    cpuMoe: r.extra === 'cpu-moe',
-    promptTokens: Number(r.prompt_tokens),
-  }
-}
+import { estimateModel, cudaProcess, type ModelShape } from '../../src/shared/planner'
+import { measuredRows, optionsOfRow, restoreShapes, type Row } from './h100-fixtures'
 
 describe('planner vs measured llama.cpp on an H100', () => {
   it('matches llama.cpp buffers and nvidia-smi after a request', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hearth-vram-'))
     try {
       const shapes = await restoreShapes(dir)
-      const rows = readTsv(join(dataDir, 'measured.tsv'))
+      const rows = measuredRows()
       expect(rows.length).toBe(99)
       const errs: Array<{ model: string; pct: number; row: Row; got: number }> = []
       let weightsExact = 0
@@ -97,10 +58,22 @@ describe('planner vs measured llama.cpp on an H100', () => {
         }
         lines.push(`  held out ${m.padEnd(22)} re-measured kernels ${proc.firstRequestKernelsMiB.toFixed(1)} / gemm ${proc.gemmKernelsMiB.toFixed(1)} / moe ${proc.moeKernelsMiB.toFixed(1)} MiB → MAE ${stats(held.filter((e) => e.model === m)).mae.toFixed(2)}%`)
       }
+      // Layers left on the host: what stays on the GPU is derived from llama.cpp's scheduler (op
+      // offload from 32 tokens, one weight copy at a time), with no constant fitted to these rows.
+      const partial = (es: typeof errs) => es.filter((e) => Number(e.row.ngl) < Number(e.row.n_layer) + 1)
+      const p = stats(partial(errs))
+      const p0 = stats(errs.filter((e) => e.row.ngl === '0'))
+      const compErr = partial(errs).map((e) => estimateModel(shapes.get(e.model)!, optionsOfRow(e.row)).vram.computeMiB - Number(e.row.cuda0_compute_MiB))
+      lines.push(`layers on the host (ngl < all), ${partial(errs).length} rows: MAE ${p.mae.toFixed(2)}%, worst ${p.worst.pct.toFixed(2)}% (${p.worst.model} ngl ${p.worst.row.ngl} ub ${p.worst.row.ub}); -ngl 0, ${errs.filter((e) => e.row.ngl === '0').length} rows: MAE ${p0.mae.toFixed(2)}%, worst ${p0.worst.pct.toFixed(2)}% (${p0.worst.model})`)
+      lines.push(`  their compute buffer against llama.cpp's own: mean |error| ${(compErr.reduce((a, x) => a + Math.abs(x), 0) / compErr.length).toFixed(1)} MiB, worst ${compErr.reduce((w, x) => (Math.abs(x) > Math.abs(w) ? x : w), 0).toFixed(1)} MiB`)
+      const heldPartial = stats(partial(held))
+      lines.push(`  held out (leave-one-model-out), ngl < all: MAE ${heldPartial.mae.toFixed(2)}%, worst ${heldPartial.worst.pct.toFixed(2)}% (${heldPartial.worst.model} ngl ${heldPartial.worst.row.ngl}); -ngl 0: MAE ${stats(held.filter((e) => e.row.ngl === '0')).mae.toFixed(2)}% (without the MoE model: ${stats(held.filter((e) => e.row.ngl === '0' && !e.model.includes('moe'))).mae.toFixed(2)}%)`)
+      expect(p0.mae).toBeLessThanOrEqual(1)
+      expect(Math.abs(p0.worst.pct)).toBeLessThanOrEqual(2)
       const lomo = stats(held)
       const lomoDense = stats(held.filter((e) => !e.model.includes('moe')))
       lines.push(`leave-one-model-out: MAE ${lomo.mae.toFixed(2)}%, worst ${lomo.worst.pct.toFixed(2)}% (${lomo.worst.model} ngl ${lomo.worst.row.ngl} fa ${lomo.worst.row.fa} ub ${lomo.worst.row.ub} ${lomo.worst.row.extra}); without the MoE model: MAE ${lomoDense.mae.toFixed(2)}%, worst ${lomoDense.worst.pct.toFixed(2)}%`)
-      console.log(lines.slice(-7).join('\n'))
+      console.log(lines.slice(-10).join('\n'))
       expect(all.mae).toBeLessThanOrEqual(2)
       expect(lomoDense.mae).toBeLessThanOrEqual(2)
       expect(Math.abs(lomoDense.worst.pct)).toBeLessThanOrEqual(5)
@@ -108,5 +81,41 @@ describe('planner vs measured llama.cpp on an H100', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+})
+
+describe('what stays on the GPU with layers on the host (from llama.cpp\'s source, beyond the measured rows)', () => {
+  let dir: string
+  let s: ModelShape
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'hearth-ngl0-'))
+    s = (await restoreShapes(dir, ['qwen2.5-7b-q4km'])).get('qwen2.5-7b-q4km')!
+  })
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+  const row = () => measuredRows().find((r) => r.model === 'qwen2.5-7b-q4km' && r.ngl === '0')!
+
+  it('-ngl 0 with a ubatch under 32 tokens: no op is offloaded, so no compute buffer, cuBLAS handle or kernels', () => {
+    const base = optionsOfRow(row())
+    expect(base).toMatchObject({ ngl: 0, ctx: 8192, ubatch: 512 })
+    const small = estimateModel(s, { ...base, ubatch: 16 })
+    expect(small.vram).toEqual({ weightsMiB: 0, kvMiB: 0, computeMiB: 0, overheadMiB: cudaProcess.contextMiB, totalMiB: cudaProcess.contextMiB })
+    expect(small.terms.map((t) => t.what)).toContain('no GPU compute')
+    // From 32 tokens ggml-cuda takes the ops: the graph, one weight copy, the whole per-process set.
+    const at32 = estimateModel(s, { ...base, ubatch: 32 })
+    expect(at32.vram.computeMiB).toBeGreaterThan(0)
+    expect(at32.vram.overheadMiB).toBeGreaterThan(cudaProcess.contextMiB + cudaProcess.cublasHandleMiB)
+  })
+
+  it('-ngl 0 at a long context: attention of a host layer copies its K and V in, and that is the peak', () => {
+    const o = { ...optionsOfRow(row()), ctx: 131072, promptTokens: undefined }
+    const p = estimateModel(s, o)
+    const MiB = 2 ** 20
+    const layerKv = 131072 * 2 * 512 * 2 // K and V of one layer: 4 KV heads × 128, f16
+    const mask = 512 * 131072 * 2
+    const around = 512 * 4 * 4 * 3584
+    expect(p.vram.computeMiB).toBeCloseTo((layerKv + mask + around) / MiB, 1)
+    expect(p.terms.find((t) => t.what === 'KV copy of a host layer')).toBeDefined()
+    // At the measured 8192 tokens the copy hides under the FFN peak and the weight copy.
+    expect(estimateModel(s, { ...o, ctx: 8192 }).terms.find((t) => t.what === 'KV copy of a host layer')).toBeUndefined()
   })
 })

@@ -3,26 +3,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { writeGguf, GgmlType } from '../helpers/gguf-writer'
-import { gemma3Shape, llamaShape, qwen2Shape, qwen3MoeShape } from '../helpers/model-shapes'
-import { readGgufHeader } from '../../src/main/services/gguf/read-gguf'
-import { defaultPlanOptions, estimateModel, modelShapeFrom, planModels, tensorBytes, type ModelShape } from '../../src/shared/planner'
+import { GgmlType } from '../helpers/gguf-writer'
+import { chat3b, code7b, writeShape } from './written-shapes'
+import { gemma3Shape, qwen3MoeShape } from '../helpers/model-shapes'
+import { defaultPlanOptions, estimateModel, planModels, tensorBytes, type ModelShape } from '../../src/shared/planner'
 
 const MiB = 2 ** 20
 let dir: string
 const shapes: Record<string, ModelShape> = {}
 
-async function load(name: string, spec: Parameters<typeof writeGguf>[1]) {
-  const w = await writeGguf(join(dir, `${name}.gguf`), { ...spec, sparse: true })
-  const h = await readGgufHeader(w.path)
-  shapes[name] = modelShapeFrom(w.path, h.metadata, h.tensors, w.bytes)
-}
+const load = async (name: string, spec: Parameters<typeof writeShape>[2]) => void (shapes[name] = await writeShape(dir, name, spec))
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'hearth-plan-'))
   // Qwen2.5-3B-Instruct and Qwen2.5-Coder-7B shapes at Q4_K_M: the 6 GB laptop case.
-  await load('chat-3b', qwen2Shape({ name: 'chat 3B', layers: 36, embd: 2048, heads: 16, headsKv: 2, ff: 11008, vocab: 151936, fileType: 'Q4_K_M', contextLength: 32768 }))
-  await load('code-7b', llamaShape({ name: 'code 7B', layers: 28, embd: 3584, heads: 28, headsKv: 4, ff: 18944, vocab: 152064, fileType: 'Q4_K_M', contextLength: 32768 }))
+  await load('chat-3b', chat3b())
+  await load('code-7b', code7b())
   await load('gemma', gemma3Shape({ layers: 34, embd: 2560, heads: 8, headsKv: 4, headDim: 256, ff: 10240, vocab: 262208, fileType: 'Q4_K_M' }))
   await load('moe', qwen3MoeShape({ layers: 48, embd: 2048, heads: 32, headsKv: 4, headDim: 128, ff: 6144, vocab: 151936, fileType: 'Q4_K_M', experts: { count: 128, used: 8, ff: 768 } }))
 })

@@ -1,14 +1,35 @@
-import { stat } from 'node:fs/promises'
-import { resolve } from 'node:path'
+import { readdir, stat } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
 import { HearthError, type HearthApi } from '../../shared/api'
-import { gpuPresets, modelShapeFrom, planOnGpus, type ModelShape, type PlanGpu, type PlanModelInput } from '../../shared/planner'
-import { defaultMarginMiB } from '../../shared/planner/solve'
+import {
+  bandwidthOfCard,
+  defaultMarginMiB,
+  gpuPresets,
+  modelShapeFrom,
+  planOnGpus,
+  projectorShapeFrom,
+  type LlamaCapabilities,
+  type ModelShape,
+  type PlanGpu,
+  type PlanModelInput,
+  type ProjectorShape,
+} from '../../shared/planner'
 import type { z } from 'zod'
-import type { planGpuInput } from '../../shared/contract/planner'
+import type { planGpuInput, planModelInput } from '../../shared/contract/planner'
 import type { Context } from '../context'
 import { readGgufHeader } from '../services/gguf/read-gguf'
+import { checkAll, checkProcess, deviationFor, withChecks, type PlanCheckDeps } from '../services/gpu/plan-check'
+import { measureHostBandwidth } from '../services/planner/host-bandwidth'
+import { llamaCapabilities } from '../services/planner/llama-server'
 
-type PlannerApi = Pick<HearthApi, 'gpus' | 'gpuHistory' | 'gpuPresets' | 'plan'>
+type PlannerApi = Pick<HearthApi, 'gpus' | 'gpuHistory' | 'gpuPresets' | 'plan' | 'planChecks' | 'planCheck' | 'hostBandwidth' | 'measureHostBandwidth'>
+
+/** What tests replace: the /proc root of the plan checks, the llama-server probe, the bandwidth run. */
+export interface PlannerDeps {
+  procRoot?: string
+  llama?: () => Promise<LlamaCapabilities | null>
+  measure?: typeof measureHostBandwidth
+}
 
 /** A model id, name fragment or path → the GGUF's shape (header only). */
 export async function shapeOf(ctx: Pick<Context, 'catalog'> | null, target: string): Promise<ModelShape> {
@@ -21,45 +42,123 @@ export async function shapeOf(ctx: Pick<Context, 'catalog'> | null, target: stri
     path = files.find((f) => f.path.toLowerCase().endsWith('.gguf') && !/mmproj/i.test(f.path))?.path ?? files[0]?.path
   }
   if (!path) throw new HearthError('NOT_FOUND', `${target}: no such file or model; give a GGUF path or a model from \`hearth models\``)
+  const st2 = await stat(path)
+  const key = `${path}:${st2.size}:${st2.mtimeMs}`
+  const hit = shapes.get(key)
+  if (hit) return hit
   let header
   try {
     header = await readGgufHeader(path)
   } catch (err) {
     throw new HearthError('BAD_INPUT', `${path} is not a readable GGUF file (${(err as Error).message}); the planner needs a GGUF model`)
   }
+  let shape: ModelShape
   try {
-    return modelShapeFrom(path, header.metadata, header.tensors, (await stat(path)).size)
+    shape = modelShapeFrom(path, header.metadata, header.tensors, st2.size)
+  } catch (err) {
+    throw new HearthError('BAD_INPUT', (err as Error).message)
+  }
+  // Plans are redone on every change in the UI and checks every few seconds: headers are read once.
+  if (shapes.size >= 32) shapes.delete(shapes.keys().next().value!)
+  shapes.set(key, shape)
+  return shape
+}
+
+const shapes = new Map<string, ModelShape>()
+
+/** A projector GGUF → its shape; names the file and the fix when it is not one. */
+async function projectorAt(path: string): Promise<ProjectorShape> {
+  let header
+  try {
+    header = await readGgufHeader(path)
+  } catch (err) {
+    throw new HearthError('BAD_INPUT', `${path} is not a readable GGUF file (${(err as Error).message}); --mmproj needs the mmproj-*.gguf file of the model`)
+  }
+  try {
+    return projectorShapeFrom(path, header.metadata, header.tensors, (await stat(path)).size)
   } catch (err) {
     throw new HearthError('BAD_INPUT', (err as Error).message)
   }
 }
 
+/**
+ * 'auto': the projector the catalog pairs with the model, else an mmproj*.gguf beside the model
+ * file. A path: that file.
+ */
+async function projectorOf(ctx: Pick<Context, 'catalog'> | null, target: string, spec: string, modelPath: string): Promise<ProjectorShape> {
+  if (spec !== 'auto') return projectorAt(resolve(spec))
+  const fromCatalog = ctx?.catalog ? (await ctx.catalog.resolve([target]).catch(() => [])).find((f) => /mmproj/i.test(f.path) && f.path.toLowerCase().endsWith('.gguf')) : undefined
+  if (fromCatalog) return projectorAt(fromCatalog.path)
+  const dir = dirname(modelPath)
+  const beside = (await readdir(dir).catch(() => [] as string[])).filter((f) => /mmproj/i.test(f) && /\.gguf$/i.test(f)).sort()
+  if (!beside.length) throw new HearthError('NOT_FOUND', `${modelPath}: no mmproj*.gguf beside it and none paired in the catalog; give the projector's path (--mmproj FILE)`)
+  return projectorAt(join(dir, beside[0]))
+}
+
 type PlanRequest = Parameters<HearthApi['plan']>[0]
+type ModelRequest = z.infer<typeof planModelInput>
 
 /** A detected GPU id or a preset name → the card to plan against (free now for a detected one). */
 async function cardOf(ctx: Context, spec: z.infer<typeof planGpuInput>): Promise<PlanGpu> {
   if (typeof spec !== 'string') return { name: spec.name, vramMiB: spec.freeMiB ?? spec.totalMiB }
   const preset = gpuPresets.find((p) => p.name === spec)
-  if (preset) return { name: preset.name, vramMiB: preset.vramMiB }
+  if (preset) return { name: preset.name, vramMiB: preset.vramMiB, bandwidthGBps: preset.bandwidthGBps }
   const g = (await ctx.gpu.now()).gpus.find((d) => d.id === spec)
   if (!g) throw new HearthError('NOT_FOUND', `gpu ${spec}: not a detected GPU id nor a preset; see gpuPresets or pass vramMiB`)
   const bytes = g.freeBytes ?? g.totalBytes
   if (!bytes) throw new HearthError('UNAVAILABLE', `${g.name} does not report its memory; pass vramMiB`)
-  return { name: `${g.name} (free now)`, vramMiB: Math.floor(bytes / 2 ** 20) }
+  return detected(g.name, bytes)
 }
+
+const detected = (name: string, bytes: number): PlanGpu => ({ name: `${name} (free now)`, vramMiB: Math.floor(bytes / 2 ** 20), bandwidthGBps: bandwidthOfCard(name) })
 
 /** The cards of a request: the list, else one card from vramMiB / gpu / the detected GPU. */
 async function gpusOf(ctx: Context, input: PlanRequest): Promise<PlanGpu[]> {
   if (input.gpus) return Promise.all(input.gpus.map((g) => cardOf(ctx, g)))
   if (input.vramMiB) return [{ name: `${input.vramMiB} MiB card`, vramMiB: input.vramMiB }]
   if (input.gpu) return [await cardOf(ctx, input.gpu)]
+  // Every detected card that reports its memory, in telemetry's order (nvidia-smi's, as CUDA
+  // numbers them with CUDA_DEVICE_ORDER=PCI_BUS_ID).
   const s = await ctx.gpu.now()
-  const g = s.gpus.find((d) => d.freeBytes ?? d.totalBytes)
-  if (!g) throw new HearthError('UNAVAILABLE', `${s.noGpuReason ?? 'No GPU found.'} Give the card's VRAM (vramMiB / --vram-mib) or pick a preset.`)
-  return [{ name: `${g.name} (free now)`, vramMiB: Math.floor((g.freeBytes ?? g.totalBytes ?? 0) / 2 ** 20) }]
+  const cards = s.gpus.filter((d) => d.freeBytes ?? d.totalBytes)
+  if (!cards.length) throw new HearthError('UNAVAILABLE', `${s.noGpuReason ?? 'No GPU found.'} Give the card's VRAM (vramMiB / --vram-mib) or pick a preset.`)
+  return cards.map((g) => detected(g.name, (g.freeBytes ?? g.totalBytes)!))
 }
 
-export function plannerApi(ctx: Context): PlannerApi {
+/** One model of a request → the solver's input (shape, projector, draft, placement). */
+async function modelInputOf(ctx: Context, m: ModelRequest, gpus: PlanGpu[]): Promise<PlanModelInput> {
+  const { target, ngl, device, tensorSplit, mmproj, draft, ...options } = m
+  const shape = await shapeOf(ctx, target)
+  if (device !== undefined && device >= gpus.length)
+    throw new HearthError('BAD_INPUT', `${shape.name}: device ${device} (--device) is out of range: the plan has ${gpus.length} GPU${gpus.length > 1 ? 's' : ''} (0–${gpus.length - 1}); pick one of those or list more cards (--vram-mib A,B)`)
+  const split = device !== undefined ? gpus.map((_, i) => (i === device ? 1 : 0)) : tensorSplit
+  const draftOptions = draft ? { draft: { ngl: draft.ngl ?? 9999, ctx: draft.ctx ?? 0, cacheTypeK: draft.cacheTypeK ?? 'f16', cacheTypeV: draft.cacheTypeV ?? 'f16' } } : {}
+  return {
+    shape,
+    ngl: ngl ?? 'max',
+    options: { ...options, ...(split ? { split } : {}), ...draftOptions },
+    ...(mmproj ? { projector: await projectorOf(ctx, target, mmproj, shape.path) } : {}),
+    ...(draft ? { draft: await shapeOf(ctx, draft.target) } : {}),
+  }
+}
+
+export function plannerApi(ctx: Context, deps: PlannerDeps = {}): PlannerApi {
+  const llama = deps.llama ?? (() => llamaCapabilities())
+  const checkDeps: PlanCheckDeps = {
+    gpuNow: () => ctx.gpu.now(),
+    shapeOf: (p) => shapeOf(null, p),
+    projectorOf: (p) => projectorAt(p),
+    ...(deps.procRoot ? { procRoot: deps.procRoot } : {}),
+  }
+  /** Keeps each check's difference in settings, per architecture and card. */
+  const record = async <T extends { processKey: string }>(checks: T[]) => {
+    const before = ctx.settings.get().planChecks
+    const planChecks = withChecks(before, checks as never)
+    // The UI checks every few seconds: write the settings file only when a figure changed.
+    const same = (a: typeof before, b: typeof before) => JSON.stringify(Object.entries(a ?? {}).map(([k, v]) => [k, v.map((e) => [e.process, e.diffMiB])])) === JSON.stringify(Object.entries(b ?? {}).map(([k, v]) => [k, v.map((e) => [e.process, e.diffMiB])]))
+    if (!same(before, planChecks)) await ctx.settings.update({ planChecks })
+    return checks.map(({ processKey: _k, ...c }) => c)
+  }
   return {
     gpus: () => ctx.gpu.now(),
     gpuHistory: async (input) => ctx.gpu.history(input?.sinceMs),
@@ -67,15 +166,31 @@ export function plannerApi(ctx: Context): PlannerApi {
     async plan(input) {
       const gpus = await gpusOf(ctx, input)
       const inputs: PlanModelInput[] = []
-      for (const m of input.models) {
-        const { target, ngl, device, tensorSplit, ...options } = m
-        const shape = await shapeOf(ctx, target)
-        if (device !== undefined && device >= gpus.length)
-          throw new HearthError('BAD_INPUT', `${shape.name}: device ${device} (--device) is out of range: the plan has ${gpus.length} GPU${gpus.length > 1 ? 's' : ''} (0–${gpus.length - 1}); pick one of those or list more cards (--vram-mib A,B)`)
-        const split = device !== undefined ? gpus.map((_, i) => (i === device ? 1 : 0)) : tensorSplit
-        inputs.push({ shape, ngl: ngl ?? 'max', options: split ? { ...options, split } : options })
+      for (const m of input.models) inputs.push(await modelInputOf(ctx, m, gpus))
+      const caps = await llama().catch(() => null)
+      const settings = ctx.settings?.get()
+      const r = planOnGpus(inputs, gpus, input.marginMiB ?? defaultMarginMiB, {
+        objective: input.objective,
+        hostGBps: settings?.hostBandwidth?.gbps,
+        ...(caps ? { llama: caps } : {}),
+      })
+      for (const p of r.models) {
+        const d = p.arch ? deviationFor(settings?.planChecks, p.arch, gpus[0]?.name) : undefined
+        if (d) p.deviation = d
       }
-      return planOnGpus(inputs, gpus, input.marginMiB ?? defaultMarginMiB)
+      return caps ? { ...r, llamaServer: { path: caps.path, version: caps.version } } : r
+    },
+    async planChecks() {
+      return record(await checkAll(checkDeps))
+    },
+    async planCheck({ pid }) {
+      return (await record([await checkProcess(pid, checkDeps)]))[0]
+    },
+    hostBandwidth: async () => ctx.settings.get().hostBandwidth ?? null,
+    async measureHostBandwidth() {
+      const hostBandwidth = await (deps.measure ?? measureHostBandwidth)()
+      await ctx.settings.update({ hostBandwidth })
+      return hostBandwidth
     },
   }
 }

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,6 +8,9 @@ import { parsePlanArgs, planCommand, planJson } from './plan'
 import { plannerApi } from '../api/planner'
 import type { Context } from '../context'
 import type { CliIo } from './command'
+import { createGpuService } from '../services/gpu'
+import { readNvidiaSmi } from '../services/gpu/nvidia-smi'
+import { createHub } from '../hub'
 
 let dir: string
 let chat: string
@@ -51,14 +54,24 @@ describe('hearth plan arguments', () => {
 describe('hearth plan on written GGUFs', () => {
   it('prints exactly the --json shape, with the largest -ngl of the 7B that fits 6 GB', async () => {
     const ctx = { gpu: { now: async () => ({ atMs: 0, source: 'none', gpus: [], noGpuReason: 'No GPU found: test' }) } } as unknown as Context
-    const api = plannerApi(ctx)
+    const api = plannerApi(ctx, { llama: async () => null })
     const out: string[] = []
     const io = { out: (t: string) => out.push(t), backend: async () => api } as unknown as CliIo
-    const code0 = await planCommand.run([chat, '--ctx', '4096', code, '--ctx', '4096', '--ngl', 'max', '--vram-mib', '6144', '--json'], io)
+    // priority: the chat model listed first keeps every layer, the 7B gets what is left.
+    const code0 = await planCommand.run([chat, '--ctx', '4096', code, '--ctx', '4096', '--ngl', 'max', '--vram-mib', '6144', '--objective', 'priority', '--json'], io)
     const j = JSON.parse(out[0])
     expect(code0).toBe(0)
-    expect(Object.keys(j)).toEqual(['models', 'vramTotalMiB', 'fits', 'marginMiB'])
-    expect(Object.keys(j.models[0])).toEqual(['path', 'ngl', 'vram', 'host'])
+    expect(Object.keys(j)).toEqual(['models', 'vramTotalMiB', 'fits', 'marginMiB', 'objective', 'alternatives'])
+    expect(Object.keys(j.models[0])).toEqual(['path', 'ngl', 'vram', 'host', 'layers', 'estTokensPerSec'])
+    expect(j.objective).toBe('priority')
+    expect(j.models.map((m: { layers: number }) => m.layers)).toEqual([37, 29])
+    expect(j.models[0].estTokensPerSec).toBeGreaterThan(j.models[1].estTokensPerSec)
+    expect(j.alternatives.length).toBeGreaterThanOrEqual(2)
+    for (const a of j.alternatives) {
+      expect(Object.keys(a)).toEqual(['models', 'vramTotalMiB', 'fits', 'marginMiB', 'why'])
+      expect(Object.keys(a.models[0])).toEqual(['path', 'ngl', 'vram', 'host', 'layers', 'estTokensPerSec'])
+      expect(a.why).toMatch(/Ranked #\d under priority/)
+    }
     expect(Object.keys(j.models[0].vram)).toEqual(['weightsMiB', 'kvMiB', 'computeMiB', 'overheadMiB', 'totalMiB'])
     expect(Object.keys(j.models[0].host)).toEqual(['weightsMiB', 'kvMiB', 'otherMiB', 'totalMiB'])
     expect(j.models[0].ngl).toBe(37)
@@ -75,12 +88,12 @@ describe('hearth plan on written GGUFs', () => {
   it('adds gpus and vramByGpu to --json for several cards, and says the figures are modelled', async () => {
     const ctx = { gpu: { now: async () => ({ atMs: 0, source: 'none', gpus: [] }) } } as unknown as Context
     const out: string[] = []
-    const io = { out: (t: string) => out.push(t), backend: async () => plannerApi(ctx) } as unknown as CliIo
+    const io = { out: (t: string) => out.push(t), backend: async () => plannerApi(ctx, { llama: async () => null }) } as unknown as CliIo
     const rc = await planCommand.run([chat, '--device', '0', code, '--tensor-split', '1,1', '--ngl', 'max', '--vram-mib', '6144,6144', '--json'], io)
     const j = JSON.parse(out[0])
     expect(rc).toBe(0)
-    expect(Object.keys(j)).toEqual(['models', 'vramTotalMiB', 'fits', 'marginMiB', 'gpus', 'note'])
-    expect(Object.keys(j.models[0])).toEqual(['path', 'ngl', 'vram', 'host', 'vramByGpu'])
+    expect(Object.keys(j)).toEqual(['models', 'vramTotalMiB', 'fits', 'marginMiB', 'gpus', 'note', 'objective', 'alternatives'])
+    expect(Object.keys(j.models[0])).toEqual(['path', 'ngl', 'vram', 'host', 'vramByGpu', 'layers', 'estTokensPerSec'])
     expect(j.gpus.map((g: { index: number; name: string }) => [g.index, g.name])).toEqual([[0, '6144 MiB card'], [1, '6144 MiB card']])
     expect(Object.keys(j.gpus[0])).toEqual(['index', 'name', 'vramTotalMiB', 'usedMiB', 'marginMiB', 'fits'])
     expect(j.vramTotalMiB).toBe(12288)
@@ -93,5 +106,28 @@ describe('hearth plan on written GGUFs', () => {
     expect(out[1]).toMatch(/GPU 1 FITS/)
     expect(out[1]).toMatch(/note: Multi-GPU figures are modelled/)
     expect(out[1]).toContain('CUDA_VISIBLE_DEVICES=1 llama-server')
+  })
+})
+
+describe('hearth plan on the GPUs it finds (issue 8 item 16)', () => {
+  afterEach(() => delete process.env.HEARTH_TEST_SMI)
+
+  it('with several detected GPUs and no list, plans on every card, each by its free memory and bandwidth', async () => {
+    // nvidia-smi as a stub printing two cards (test/fixtures/nvidia-smi/two-cards): the real
+    // telemetry reads it.
+    process.env.HEARTH_TEST_SMI = 'two-cards'
+    const stub = join(__dirname, '../../../test/fixtures/nvidia-smi/stub/nvidia-smi')
+    const gpu = createGpuService({ hub: createHub(), sources: { nvml: () => null, nvidiaSmi: () => readNvidiaSmi(stub), drm: async () => [] } })
+    const api = plannerApi({ gpu } as unknown as Context, { llama: async () => null })
+    const r = await api.plan({ models: [{ target: chat, ctx: 4096 }, { target: code, ctx: 4096, device: 1 }] })
+    expect(r.gpus.map((g) => [g.name, g.vramTotalMiB])).toEqual([
+      ['NVIDIA GeForce RTX 4060 Ti (free now)', 14537],
+      ['NVIDIA GeForce RTX 3060 (free now)', 12009],
+    ])
+    // The 7B placed on the second card lands there; the first card holds only the 3B.
+    expect(r.models[1].vramByGpu[1].totalMiB).toBeGreaterThan(0)
+    expect(r.models[1].vramByGpu[0].totalMiB).toBe(0)
+    expect(r.models[0].speed!.gpuGBps[0]).toBe(288)
+    expect(r.models[1].speed!.gpuGBps[1]).toBe(360)
   })
 })

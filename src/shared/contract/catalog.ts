@@ -96,6 +96,10 @@ export interface Settings {
   lockMaxFraction: number
   /** RAM kept free when staging, bytes */
   stagingReserveBytes: number
+  /** The planner's host memory bandwidth, measured once (GB/s) */
+  hostBandwidth?: { gbps: number; atMs: number; method: string }
+  /** Running servers checked against their plans, per "architecture|card": the last checks (used − planned) */
+  planChecks?: Record<string, Array<{ atMs: number; diffMiB: number; process: string }>>
 }
 
 export const catalogMethods = {

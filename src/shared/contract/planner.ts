@@ -1,7 +1,7 @@
 // The VRAM/RAM planner and GPU telemetry (issue 5).
 import { z } from 'zod'
-import { noInput, pathString, query } from './define'
-import { kvCacheTypes, type GpuPreset, type PlanResult } from '../planner/types'
+import { command, noInput, pathString, query } from './define'
+import { kvCacheTypes, planObjectives, type GpuPreset, type ModelPlan, type PlanResult } from '../planner/types'
 
 export type * from '../planner/types'
 
@@ -62,6 +62,21 @@ export const planModelInput = z
     device: z.number().int().min(0).max(63).optional(),
     /** -ts ratios, one per card of `gpus` (split mode layer); missing trailing ones are 0 */
     tensorSplit: z.array(z.number().finite().min(0)).min(1).max(64).optional(),
+    /** A vision projector: a GGUF path, or 'auto' = the mmproj file the catalog pairs with the model (or beside it) */
+    mmproj: pathString('mmproj').optional(),
+    /** --no-mmproj-offload: the projector on the CPU */
+    noMmprojOffload: z.boolean().optional(),
+    /** A draft model for speculative decoding (-md) with its own -ngld, -cd, -ctkd, -ctvd */
+    draft: z
+      .object({
+        target: pathString('draft model'),
+        ngl: z.number().int().min(0).max(9999).optional(),
+        ctx: z.number().int().min(0).max(16 * 1024 * 1024).optional(),
+        cacheTypeK: z.enum(kvCacheTypes).optional(),
+        cacheTypeV: z.enum(kvCacheTypes).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .refine((m) => m.device === undefined || m.tensorSplit === undefined, { message: 'give a model either device or tensorSplit, not both' })
@@ -89,8 +104,42 @@ export const planInput = z
     /** Several cards (or one); overrides vramMiB and gpu. Multi-GPU figures are modelled, not measured. */
     gpus: z.array(planGpuInput).min(1, 'list at least one GPU').max(16, 'at most 16 GPUs').optional(),
     marginMiB: z.number().int().min(0).max(1 << 20).optional(),
+    /** How free -ngl values are chosen together: balanced (default), all, priority */
+    objective: z.enum(planObjectives).optional(),
   })
   .strict()
+
+/** A running llama-server (or Ollama runner) against the plan of its own command line. */
+export interface PlanCheck {
+  pid: number
+  kind: 'llama-server' | 'ollama-runner' | 'unknown'
+  /** /proc/PID/cmdline */
+  commandLine: string[]
+  modelPath?: string
+  arch?: string
+  /** The card it runs on, as telemetry names it */
+  card?: string
+  gpuIndex?: number
+  /** The plan of the same configuration on that card */
+  plannedMiB: number | null
+  /** What the GPU source says the process uses */
+  usedMiB: number | null
+  /** used − planned */
+  diffMiB: number | null
+  plan?: ModelPlan
+  /** Assumptions and flags not modelled, in plain words */
+  notes: string[]
+  /** Set when the check could not be made, with the reason */
+  error?: string
+}
+
+/** The host's memory bandwidth, measured once and kept in settings. */
+export interface HostBandwidth {
+  gbps: number
+  atMs: number
+  /** How it was measured, in plain words */
+  method: string
+}
 
 export const plannerMethods = {
   gpus: query<GpuSample>()(noInput),
@@ -99,6 +148,17 @@ export const plannerMethods = {
   gpuPresets: query<GpuPreset[]>()(noInput),
   /** Plans the models together on one card or several; `ngl: 'max'` solves for the largest that fits. */
   plan: query<PlanResult>()(planInput),
+  /**
+   * Every llama-server / Ollama runner on a GPU against the plan of its own command line; records
+   * the differences per architecture and card in settings.
+   */
+  planChecks: command<PlanCheck[]>()(noInput),
+  /** One process (hearth plan --check PID); records the difference too. */
+  planCheck: command<PlanCheck>()(z.object({ pid: z.number().int().min(1).max(2 ** 31 - 1) }).strict()),
+  /** The measured host bandwidth, or null before it was measured */
+  hostBandwidth: query<HostBandwidth | null>()(noInput),
+  /** Measures the host's memory bandwidth (a few seconds of large copies) and keeps it in settings */
+  measureHostBandwidth: command<HostBandwidth>()(noInput),
 }
 
 export interface PlannerTopics {

@@ -3,7 +3,8 @@
 // below, which were measured (test/fixtures/vram-h100: overhead-pair.tsv and the after-request
 // rows), not fitted per model.
 import { cudaTensorBytes, kvTypeNumber, rowBytes, tensorBytes } from './ggml-types'
-import type { HostTerms, ModelPlan, ModelShape, PlanOptions, PlanTerm, VramTerms } from './types'
+import { estimateProjector } from './projector'
+import type { HostTerms, ModelPlan, ModelShape, PlanOptions, PlanTerm, ProjectorShape, VramTerms } from './types'
 
 const MiB = 1024 * 1024
 
@@ -37,16 +38,19 @@ export const defaultPlanOptions: PlanOptions = {
   cacheRamMiB: 0,
 }
 
+/** ggml-cuda offloads ops with host weights from this batch size up (op_offload_min_batch_size). */
+export const opOffloadMinBatch = 32
+
 const pad = (x: number, to: number) => Math.ceil(x / to) * to
 
-type Place = { layer: number } | 'input' | 'output'
-function placeOf(name: string): Place {
+export type Place = { layer: number } | 'input' | 'output'
+export function placeOf(name: string): Place {
   const m = /^blk\.(\d+)\./.exec(name)
   if (m) return { layer: Number(m[1]) }
   if (name.startsWith('output.') || name.startsWith('output_norm.')) return 'output'
   return 'input'
 }
-const isExpert = (name: string) => /_exps\./.test(name)
+export const isExpert = (name: string) => /_exps\./.test(name)
 const isMatrix = (shape: number[]) => shape.filter((d) => d > 1).length >= 2
 
 /**
@@ -81,7 +85,142 @@ export function slotDevices(nLayer: number, ngl: number, split: number[] = [1]):
 
 export type CudaProcessCosts = typeof cudaProcess
 
-export function estimateModel(shape: ModelShape, opts: PlanOptions, proc: CudaProcessCosts = cudaProcess): ModelPlan {
+interface LayerWeights {
+  /** As the CUDA buffer pads them, and as the file holds them */
+  gpu: number
+  host: number
+  gpuExperts: number
+  hostExperts: number
+  /** The largest matrix (host bytes): what op offload copies in */
+  largest: number
+  largestExpert: number
+}
+interface WeightSums {
+  layers: LayerWeights[]
+  inputHost: number
+  outputGpu: number
+  outputHost: number
+  embdGpu: number
+}
+
+/**
+ * Bytes per layer, summed once per shape: the solver estimates every -ngl of every model (and the
+ * context table many contexts), so the tensor list is walked once, not per estimate.
+ */
+const sumsOf = new WeakMap<ModelShape, WeightSums>()
+function weightSums(shape: ModelShape): WeightSums {
+  const hit = sumsOf.get(shape)
+  if (hit) return hit
+  const layers: LayerWeights[] = Array.from({ length: shape.nLayer }, () => ({ gpu: 0, host: 0, gpuExperts: 0, hostExperts: 0, largest: 0, largestExpert: 0 }))
+  const out: WeightSums = { layers, inputHost: 0, outputGpu: 0, outputHost: 0, embdGpu: 0 }
+  for (const t of shape.tensors) {
+    const p = placeOf(t.name)
+    const cuda = cudaTensorBytes(t.shape, t.type)
+    const host = tensorBytes(t.shape, t.type)
+    if (t.name === 'token_embd.weight') out.embdGpu = cuda
+    if (p === 'input') out.inputHost += host
+    else if (p === 'output') {
+      out.outputGpu += cuda
+      out.outputHost += host
+    } else {
+      const l = layers[p.layer]
+      if (!l) continue
+      const matrix = isMatrix(t.shape) ? host : 0
+      if (isExpert(t.name)) {
+        l.gpuExperts += cuda
+        l.hostExperts += host
+        l.largestExpert = Math.max(l.largestExpert, matrix)
+      } else {
+        l.gpu += cuda
+        l.host += host
+        l.largest = Math.max(l.largest, matrix)
+      }
+    }
+  }
+  sumsOf.set(shape, out)
+  return out
+}
+
+/** What else a llama-server process loads beside its model: a vision projector, a draft model. */
+export interface ServerExtras {
+  projector?: ProjectorShape
+  draft?: ModelShape
+}
+
+/**
+ * One llama-server process: its model, plus a vision projector (--mmproj) and a draft model (-md)
+ * when given. Projector and draft share the process's CUDA context, cuBLAS handle and kernels.
+ */
+export function estimateModel(shape: ModelShape, opts: PlanOptions, proc: CudaProcessCosts = cudaProcess, extras: ServerExtras = {}): ModelPlan {
+  const p = estimateOne(shape, opts, proc)
+  if (extras.projector) addProjector(p, extras.projector)
+  if (extras.draft) addDraft(p, extras.draft, proc)
+  return p
+}
+
+const r2 = (x: number) => Math.round(x * 100) / 100
+const firstCard = (p: ModelPlan) => Math.max(p.options.split?.findIndex((x) => x > 0) ?? 0, 0)
+
+function addVram(t: VramTerms, add: Partial<VramTerms>) {
+  for (const k of ['weightsMiB', 'kvMiB', 'computeMiB', 'overheadMiB'] as const) t[k] = r2(t[k] + (add[k] ?? 0))
+  t.totalMiB = r2(t.weightsMiB + t.kvMiB + t.computeMiB + t.overheadMiB)
+}
+function addHost(t: HostTerms, add: Partial<HostTerms>) {
+  for (const k of ['weightsMiB', 'kvMiB', 'otherMiB'] as const) t[k] = r2(t[k] + (add[k] ?? 0))
+  t.totalMiB = r2(t.weightsMiB + t.kvMiB + t.otherMiB)
+}
+
+/** mtmd puts the projector on the process's main GPU (the first it sees) unless told not to. */
+function addProjector(p: ModelPlan, shape: ProjectorShape) {
+  const onGpu = !p.options.noMmprojOffload
+  const pj = estimateProjector(shape, onGpu, p.options.flashAttn)
+  p.projector = pj
+  const add = { weightsMiB: pj.weightsMiB, computeMiB: pj.computeMiB }
+  if (onGpu) {
+    addVram(p.vram, add)
+    addVram(p.vramByGpu[firstCard(p)], add)
+    p.terms.push({ where: 'gpu', what: 'vision projector', mib: pj.weightsMiB + pj.computeMiB, why: `${shape.name}: weights ${pj.weightsMiB} MiB + compute ${pj.computeMiB} MiB for a ${pj.patches}-patch warm-up image (modelled, not measured)` })
+  } else {
+    addHost(p.host, { otherMiB: pj.weightsMiB + pj.computeMiB })
+    p.terms.push({ where: 'host', what: 'vision projector (--no-mmproj-offload)', mib: pj.weightsMiB + pj.computeMiB, why: 'weights read into host memory and the image encoded on the CPU' })
+  }
+}
+
+/**
+ * A draft model is a second llama_model and llama_context in the same process: its own weights
+ * (-ngld), KV cache (-cd, -ctkd/-ctvd) and compute buffer, with the main model's slots and ubatch;
+ * no second CUDA context or cuBLAS handle.
+ */
+function addDraft(p: ModelPlan, shape: ModelShape, proc: CudaProcessCosts) {
+  const d = p.options.draft ?? { ngl: 999, ctx: 0, cacheTypeK: 'f16' as const, cacheTypeV: 'f16' as const }
+  const o = p.options
+  const dp = estimateOne(shape, { ...o, ngl: d.ngl, ctx: d.ctx > 0 ? d.ctx : p.ctx, cacheTypeK: d.cacheTypeK, cacheTypeV: d.cacheTypeV, cacheRamMiB: 0, cpuMoe: false, nCpuMoe: 0, draft: undefined }, proc)
+  const mainHasCublas = p.terms.some((t) => t.what === 'CUDA context + cuBLAS')
+  const draftOverhead = (g: VramTerms) => (mainHasCublas ? 0 : Math.max(0, g.overheadMiB - proc.contextMiB * (g.overheadMiB > 0 ? 1 : 0)))
+  const own = (g: VramTerms): VramTerms => {
+    const t = { weightsMiB: g.weightsMiB, kvMiB: g.kvMiB, computeMiB: g.computeMiB, overheadMiB: draftOverhead(g), totalMiB: 0 }
+    t.totalMiB = r2(t.weightsMiB + t.kvMiB + t.computeMiB + t.overheadMiB)
+    return t
+  }
+  const vram = own(dp.vram)
+  addVram(p.vram, vram)
+  dp.vramByGpu.forEach((g, i) => p.vramByGpu[i] && addVram(p.vramByGpu[i], own(g)))
+  addHost(p.host, dp.host)
+  p.draft = {
+    path: shape.path,
+    name: shape.name,
+    ngl: dp.ngl,
+    nglAll: dp.nglAll,
+    ctx: dp.ctx,
+    vram,
+    host: dp.host,
+    note: 'The draft\'s weights, KV cache and compute buffer follow the same llama.cpp buffers as any model (measured); sharing one process with the main model is modelled: one CUDA context and cuBLAS handle for both.',
+  }
+  p.terms.push({ where: 'gpu', what: 'draft model', mib: vram.totalMiB, why: `${shape.name} -ngld ${dp.ngl}/${dp.nglAll}, ${dp.ctx} tokens of context: weights ${vram.weightsMiB} + KV ${vram.kvMiB} + compute ${vram.computeMiB} MiB` })
+  p.warnings.push(...dp.warnings.map((w) => `draft: ${w}`))
+}
+
+function estimateOne(shape: ModelShape, opts: PlanOptions, proc: CudaProcessCosts): ModelPlan {
   const warnings: string[] = []
   const terms: PlanTerm[] = []
   const nglAll = shape.nLayer + 1
@@ -106,31 +245,31 @@ export function estimateModel(shape: ModelShape, opts: PlanOptions, proc: CudaPr
   const weightsBy = zeros()
   let hostWeights = 0
   let largestHostMatrix = 0
-  for (const t of shape.tensors) {
-    const p = placeOf(t.name)
-    let gpu: boolean
-    let dev = -1
-    if (p === 'input') gpu = false
-    else if (p === 'output') {
-      gpu = ngl >= 1
-      dev = devOf[shape.nLayer]
+  const sums = weightSums(shape)
+  sums.layers.forEach((l, il) => {
+    const expertsOnHost = opts.cpuMoe || il < opts.nCpuMoe
+    if (onGpu(il)) {
+      const g = l.gpu + (expertsOnHost ? 0 : l.gpuExperts)
+      gpuWeights += g
+      weightsBy[devOf[il]] += g
+      if (expertsOnHost) {
+        hostWeights += l.hostExperts
+        largestHostMatrix = Math.max(largestHostMatrix, l.largestExpert)
+      }
     } else {
-      gpu = onGpu(p.layer) && !(isExpert(t.name) && (opts.cpuMoe || p.layer < opts.nCpuMoe))
-      dev = devOf[p.layer]
+      hostWeights += l.host + l.hostExperts
+      largestHostMatrix = Math.max(largestHostMatrix, l.largest, l.largestExpert)
     }
-    if (gpu) {
-      gpuWeights += cudaTensorBytes(t.shape, t.type)
-      weightsBy[dev] += cudaTensorBytes(t.shape, t.type)
-    } else {
-      hostWeights += tensorBytes(t.shape, t.type)
-      if (typeof p === 'object' && isMatrix(t.shape)) largestHostMatrix = Math.max(largestHostMatrix, tensorBytes(t.shape, t.type))
-    }
-  }
-  const embd = shape.tensors.find((t) => t.name === 'token_embd.weight')
-  if (shape.tied && ngl >= 1 && embd) {
-    gpuWeights += cudaTensorBytes(embd.shape, embd.type)
-    weightsBy[devOf[shape.nLayer]] += cudaTensorBytes(embd.shape, embd.type)
-    terms.push({ where: 'gpu', what: 'tied output copy', mib: cudaTensorBytes(embd.shape, embd.type) / MiB, why: 'no output.weight: the token embedding is copied to the GPU as the output layer, and stays on the host for the input' })
+  })
+  hostWeights += sums.inputHost
+  if (ngl >= 1) {
+    gpuWeights += sums.outputGpu
+    weightsBy[devOf[shape.nLayer]] += sums.outputGpu
+  } else hostWeights += sums.outputHost
+  if (shape.tied && ngl >= 1 && sums.embdGpu) {
+    gpuWeights += sums.embdGpu
+    weightsBy[devOf[shape.nLayer]] += sums.embdGpu
+    terms.push({ where: 'gpu', what: 'tied output copy', mib: sums.embdGpu / MiB, why: 'no output.weight: the token embedding is copied to the GPU as the output layer, and stays on the host for the input' })
   }
 
   // ---- KV cache
@@ -146,6 +285,7 @@ export function estimateModel(shape: ModelShape, opts: PlanOptions, proc: CudaPr
   const kvBy = zeros()
   let hostKv = 0
   let fullCells = 0
+  const kvBytesOfLayer = Array.from({ length: shape.nLayer }, () => 0)
   for (let il = 0; il < shape.nLayer; il++) {
     let bytes: number
     if (shape.recurrentStateBytesPerLayer) {
@@ -161,6 +301,7 @@ export function estimateModel(shape: ModelShape, opts: PlanOptions, proc: CudaPr
         : rowBytes(tk, hkv * shape.headDimK) + rowBytes(tv, hkv * shape.headDimV)
       bytes = cells * streams * perCell
     }
+    kvBytesOfLayer[il] = bytes
     if (onGpu(il) && !opts.noKvOffload) {
       gpuKv += bytes
       kvBy[devOf[il]] += bytes
@@ -185,10 +326,31 @@ export function estimateModel(shape: ModelShape, opts: PlanOptions, proc: CudaPr
     const around = 4.5 * ub * Math.max(shape.nEmbd, qDim) * 4
     compute = Math.max(compute, kq + masks + around)
   }
-  // Weights left on the host are copied to the GPU for ubatches of 32+ tokens (op offload): the
-  // largest one sits in the compute buffer.
-  const staging = ub >= 32 ? largestHostMatrix : 0
-  if (staging) terms.push({ where: 'gpu', what: 'staging of host weights', mib: staging / MiB, why: 'ggml-sched copies CPU-resident weights to the GPU for batched matrix products; the largest copy lives in the compute buffer' })
+  // Layers left on the host (-ngl below n_layer + 1) still run on the GPU for a prompt ubatch:
+  // ggml-cuda asks to take every op with host weights whose batch is at least 32 tokens
+  // (op_offload_min_batch_size, ggml-cuda.cu get_op_batch_size), and ggml-sched then runs the
+  // ops between them there too (its "expand gpu" passes). Below 32 they stay on the CPU, and at
+  // -ngl 0 the GPU then holds no graph at all. What that costs on the GPU:
+  // - the weight of each offloaded op is copied into the compute buffer; ggml-sched starts a new
+  //   split at every such op "so the memory of the previously offloaded weights can be reused",
+  //   so only the largest copy adds to the peak (the repeating layers' matrices; the token
+  //   embedding is a row lookup, never copied; the output layer's batch is the outputs, not 32);
+  // - attention of a host layer runs on the GPU over the K and V of that layer, which live in
+  //   host memory: both are copied in for it (the whole cache of the layer, as reserved), next to
+  //   the query, mask and residual. At long contexts that copy is the peak.
+  const opOffload = ub >= opOffloadMinBatch
+  const hostLayers = Array.from({ length: shape.nLayer }, (_, il) => !onGpu(il))
+  const graphOnGpu = ngl > 0 || opOffload
+  if (!graphOnGpu) compute = 0
+  const staging = opOffload ? largestHostMatrix : 0
+  if (staging) terms.push({ where: 'gpu', what: 'staging of host weights', mib: staging / MiB, why: 'ggml-sched copies each host weight into the GPU compute buffer for batched matrix products (32+ tokens), one split at a time: the largest copy adds to the peak' })
+  let hostKvCopy = 0
+  if (opOffload && !opts.noKvOffload) hostLayers.forEach((h, il) => h && (hostKvCopy = Math.max(hostKvCopy, kvBytesOfLayer[il])))
+  const attnPeak = hostKvCopy ? hostKvCopy + masks + ub * 4 * 4 * Math.max(shape.nEmbd, qDim) : 0
+  if (attnPeak > compute + staging) {
+    terms.push({ where: 'gpu', what: 'KV copy of a host layer', mib: (attnPeak - compute - staging) / MiB, why: 'attention of a layer left on the host runs on the GPU over its K and V, copied in from host memory: at this context that copy is the compute peak' })
+    compute = attnPeak - staging
+  }
   // Every card in the split reserves its own graph buffer (each runs whole layers of the same
   // ubatch); the op-offload copies of host weights go to the first card.
   const computeBy = split.map((_, d) => (used[d] || (nDev === 1) ? compute : 0) + (d === firstUsed ? staging : 0))
@@ -199,14 +361,17 @@ export function estimateModel(shape: ModelShape, opts: PlanOptions, proc: CudaPr
   const mmqInput = moe ? shape.nExpertUsed * shape.nEmbd : Math.max(shape.nFf, shape.nEmbd, qDim)
   const pool = (ub * mmqInput * 36) / 32 + (fa ? 0 : nKvRequest * shape.nHead * ub)
   const kernels = proc.firstRequestKernelsMiB * MiB + Math.max(moe ? proc.moeKernelsMiB : 0, fa ? 0 : proc.gemmKernelsMiB) * MiB
-  const overheadPerGpu = (proc.contextMiB + proc.cublasHandleMiB) * MiB + kernels + pool
+  // The CUDA context exists as soon as the backend does (every -ngl); the cuBLAS handle, the
+  // kernel modules and the pool only once the GPU computes something.
+  const overheadPerGpu = proc.contextMiB * MiB + (graphOnGpu ? proc.cublasHandleMiB * MiB + kernels + pool : 0)
   // One context, cuBLAS handle, module set and pool per card the process touches.
   const overhead = overheadPerGpu * nUsed
   const overheadBy = split.map((_, d) => (used[d] || nDev === 1 ? overheadPerGpu : 0))
   terms.push(
-    { where: 'gpu', what: 'CUDA context + cuBLAS', mib: (proc.contextMiB + proc.cublasHandleMiB) * nUsed, why: nUsed > 1 ? `paid once per GPU the server touches (${nUsed} here) and once per server process` : 'paid once per server process: two servers pay it twice' },
-    { where: 'gpu', what: 'kernels and memory pool', mib: ((kernels + pool) * nUsed) / MiB, why: 'modules loaded by the first request; the pool holds quantised activations (and the f16 attention matrix without flash attention)' },
+    { where: 'gpu', what: graphOnGpu ? 'CUDA context + cuBLAS' : 'CUDA context', mib: (proc.contextMiB + (graphOnGpu ? proc.cublasHandleMiB : 0)) * nUsed, why: nUsed > 1 ? `paid once per GPU the server touches (${nUsed} here) and once per server process` : 'paid once per server process: two servers pay it twice' },
   )
+  if (graphOnGpu) terms.push({ where: 'gpu', what: 'kernels and memory pool', mib: ((kernels + pool) * nUsed) / MiB, why: 'modules loaded by the first request; the pool holds quantised activations (and the f16 attention matrix without flash attention)' })
+  else terms.push({ where: 'gpu', what: 'no GPU compute', mib: 0, why: `-ngl 0 with a ubatch under ${opOffloadMinBatch} tokens: every op stays on the CPU, so no compute buffer, cuBLAS handle or kernels on the GPU` })
   if (nUsed > 1) warnings.push(`split over ${nUsed} GPUs: modelled from single-GPU measurements (no multi-GPU machine was at hand to measure), so less certain; keep a larger margin`)
 
   // ---- host
@@ -239,5 +404,5 @@ export function estimateModel(shape: ModelShape, opts: PlanOptions, proc: CudaPr
     otherMiB: r(hostOther),
     totalMiB: r(hostWeights + hostKv + hostOther),
   }
-  return { path: shape.path, name: shape.name, ngl, nglAll, ctx, ctxPerSlot, options: { ...opts, ngl }, vram, vramByGpu, host, terms, warnings }
+  return { path: shape.path, name: shape.name, arch: shape.arch, ngl, nglAll, ctx, ctxPerSlot, options: { ...opts, ngl }, vram, vramByGpu, host, terms, warnings }
 }

@@ -78,6 +78,41 @@ export interface PlanOptions {
    * Absent = the plan's only GPU.
    */
   split?: number[]
+  /** --no-mmproj-offload: the vision projector stays on the CPU (only with a projector) */
+  noMmprojOffload?: boolean
+  /** The draft model's own flags (-ngld, -cd, -ctkd, -ctvd); only with a draft model */
+  draft?: DraftOptions
+}
+
+export interface DraftOptions {
+  /** -ngld */
+  ngl: number
+  /** -cd: the draft's context; 0 = the main model's (newer llama-server always shares it) */
+  ctx: number
+  cacheTypeK: KvCacheType
+  cacheTypeV: KvCacheType
+}
+
+/** How several models share the cards: picked by the user. */
+export const planObjectives = ['balanced', 'all', 'priority'] as const
+export type PlanObjective = (typeof planObjectives)[number]
+
+/** A vision projector (mmproj GGUF, clip architecture): what its weights and graph need. */
+export interface ProjectorShape {
+  path: string
+  name: string
+  /** clip.projector_type ("mlp", "qwen2vl_merger", "gemma3" …) */
+  projectorType: string
+  nLayer: number
+  nEmbd: number
+  nHead: number
+  nFf: number
+  imageSize: number
+  patchSize: number
+  /** Patches llama.cpp reserves its graph for (the warm-up image) */
+  warmupPatches: number
+  fileBytes: number
+  tensors: PlannerTensor[]
 }
 
 export interface VramTerms {
@@ -105,9 +140,76 @@ export interface PlanTerm {
   why: string
 }
 
+/** The projector's share of a server: on the GPU unless --no-mmproj-offload. */
+export interface ProjectorPlan {
+  path: string
+  name: string
+  onGpu: boolean
+  weightsMiB: number
+  computeMiB: number
+  /** Patches of the image the compute buffer is sized for */
+  patches: number
+  /** Not measured: test/fixtures/vram-h100 holds no projector runs */
+  note: string
+}
+
+/** The draft model's share: its own weights, KV cache and compute buffer, in the same process. */
+export interface DraftPlan {
+  path: string
+  name: string
+  ngl: number
+  nglAll: number
+  ctx: number
+  vram: VramTerms
+  host: HostTerms
+  note: string
+}
+
+/** Decode speed from memory bandwidth: every weight read once per token, plus the KV cache. */
+export interface SpeedEstimate {
+  /** Rounded to 0.1 for people */
+  tokensPerSec: number
+  /** Unrounded: what the solver compares */
+  exactTokensPerSec: number
+  /** Bytes read per token from each card's VRAM, in card order */
+  gpuBytesPerToken: number[]
+  hostBytesPerToken: number
+  gpuGBps: number[]
+  hostGBps: number
+  /** Plain words with the numbers: "1 / (4.1 GB / 192 GB/s + 0.9 GB / 38 GB/s)" */
+  formula: string
+  /** What was assumed rather than known (host bandwidth not measured, card bandwidth unknown) */
+  assumptions: string[]
+}
+
+/** The largest context that still fits, for one KV cache type and slot count. */
+export interface ContextOption {
+  cacheType: KvCacheType
+  parallel: number
+  /** -c (total over slots); 0 = not even the smallest context fits */
+  maxCtx: number
+  /** Per slot */
+  maxCtxPerSlot: number
+  /** KV cache MiB per 1024 tokens of context (every layer, on GPU and host) */
+  kvMiBPer1k: number
+  /** Quantised V needs flash attention */
+  needsFlashAttn: boolean
+}
+
+/** What a running server of this architecture used against its plan, on this machine. */
+export interface PlanDeviation {
+  arch: string
+  card: string
+  /** Mean of (used − planned) over the checks */
+  meanMiB: number
+  samples: number
+  lastAtMs: number
+}
+
 export interface ModelPlan {
   path: string
   name: string
+  arch?: string
   ngl: number
   /** n_layer + 1: every repeating layer and the output layer */
   nglAll: number
@@ -122,17 +224,29 @@ export interface ModelPlan {
   host: HostTerms
   terms: PlanTerm[]
   warnings: string[]
+  projector?: ProjectorPlan
+  draft?: DraftPlan
+  /** Set by the solver (needs the cards' bandwidth) */
+  speed?: SpeedEstimate
+  /** The KV type / slots / context trade-off at this model's -ngl, the others as planned */
+  contextOptions?: ContextOption[]
+  /** Past checks of running servers of this architecture on this machine */
+  deviation?: PlanDeviation
 }
 
 export interface GpuPreset {
   name: string
   vramMiB: number
+  /** Memory bandwidth from the card's specification, GB/s */
+  bandwidthGBps: number
 }
 
 /** A card to plan against: what the planner may fill (free now for a detected GPU, else total). */
 export interface PlanGpu {
   name: string
   vramMiB: number
+  /** GB/s; unknown = an assumed figure, said so in the speed estimate */
+  bandwidthGBps?: number
 }
 
 /** One card's outcome: every model's share on it against its capacity. */
@@ -157,6 +271,8 @@ export interface PlanSuggestion {
 export interface PlanExports {
   /** One llama-server command line per model */
   commands: string[]
+  /** Flags left out or kept with a caveat because of the llama.cpp version, in plain words */
+  notes: string[]
   /** A docker compose file with one llama-server service per model */
   compose: string
   /** KEY=value lines (llama-server reads LLAMA_ARG_* from the environment) */
@@ -165,7 +281,33 @@ export interface PlanExports {
   ollama: string[]
 }
 
+/** One joint plan the solver considered, ranked under the chosen objective. */
+export interface PlanAlternative {
+  rank: number
+  /** Short name: "balanced", "Qwen 3B whole", "priority" … */
+  label: string
+  /** Why it ranked where it did, in plain words with the numbers */
+  why: string
+  models: ModelPlan[]
+  vramUsedMiB: number
+  marginMiB: number
+  fits: boolean
+  gpus: GpuPlan[]
+  /** The objective's score, compared lexicographically (higher is better) */
+  score: number[]
+}
+
 export interface PlanResult {
+  /** How the free -ngl values were chosen */
+  objective: PlanObjective
+  /** Why the chosen plan won, in plain words */
+  why: string
+  /** The next best plans (up to three), each with why it ranked where it did */
+  alternatives: PlanAlternative[]
+  /** The host bandwidth the speed estimates used, and whether it was measured */
+  hostBandwidth: { gbps: number; measured: boolean }
+  /** The llama-server the exports were checked against, when Hearth found one */
+  llamaServer?: { path: string; version: string }
   models: ModelPlan[]
   /** VRAM of the card planned against (several cards: their sum) */
   vramTotalMiB: number

@@ -1,19 +1,22 @@
-// The VRAM/RAM planner: models with their llama-server flags, a stacked bar per GPU against its
-// capacity, a RAM bar, fits / does not fit, and copyable exports. GPU telemetry beside it.
-// Several cards are modelled from single-GPU measurements (no multi-GPU machine was available to
-// measure); the view says so whenever a plan spans more than one.
+// The VRAM/RAM planner: models with their llama-server flags, the objective they share the cards
+// under, the plans the solver weighed side by side, a stacked bar per GPU against its capacity, a
+// RAM bar, the context trade-off, and copyable exports. GPU telemetry and running servers against
+// their plans beside it. Several cards are modelled from single-GPU measurements (no multi-GPU
+// machine was available to measure); the view says so whenever a plan spans more than one.
 import { useEffect, useState } from 'react'
-import { Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
 import type { GpuPlan, ModelPlan, PlanResult, GpuPreset } from '../../../../shared/api'
 import { kvCacheTypes, type KvCacheType } from '../../../../shared/planner/types'
 import { Panel } from '../../components/Card'
 import { hearth } from '../../hearth'
 import { useCatalog } from '../../stores/catalog'
+import { Alternatives, ObjectivePicker, mib } from './Alternatives'
+import { ContextTable } from './ContextTable'
+import { GpuPanel } from './GpuPanel'
+import { DeviationLine, ServerExtras, SpeedLine } from './ModelExtras'
 import { usePlanner, type PlannedModel } from './planner-store'
 
 const termColors = { weightsMiB: 'bg-sky-500', kvMiB: 'bg-emerald-500', computeMiB: 'bg-amber-500', overheadMiB: 'bg-zinc-400' } as const
 const termLabels = { weightsMiB: 'weights', kvMiB: 'KV cache', computeMiB: 'compute', overheadMiB: 'CUDA context' } as const
-const mib = (x: number) => (x >= 1024 ? `${(x / 1024).toFixed(2)} GiB` : `${Math.round(x)} MiB`)
 const shortName = (p: string) => p.split('/').pop() ?? p
 
 function AddModel() {
@@ -28,7 +31,7 @@ function AddModel() {
         {ggufs.map((m) => <option key={m.id} value={m.id}>{m.name}{m.gguf ? ` (${m.gguf.fileType})` : ''}</option>)}
       </select>
       <form className="flex gap-1" onSubmit={(e) => { e.preventDefault(); if (path.trim()) { add(path.trim()); setPath('') } }}>
-        <input data-testid="planner-path" className="w-96 rounded border px-2 py-1 dark:bg-zinc-800" placeholder="…or a GGUF path" value={path} onChange={(e) => setPath(e.target.value)} />
+        <input data-testid="planner-path" className="w-72 min-w-0 rounded border px-2 py-1 dark:bg-zinc-800" placeholder="…or a GGUF path" value={path} onChange={(e) => setPath(e.target.value)} />
         <button data-testid="planner-add" className="rounded bg-zinc-800 px-3 py-1 text-white dark:bg-zinc-200 dark:text-zinc-900">Add</button>
       </form>
     </div>
@@ -73,7 +76,7 @@ function ModelRow({ m, plan }: { m: PlannedModel; plan?: ModelPlan }) {
           <input aria-label="GPU layers" type="range" min={0} max={all} value={plan?.ngl ?? 0} disabled={m.ngl === 'max'} onChange={(e) => update(m.key, { ngl: Number(e.target.value) })} />
           <span data-testid="ngl-value" className="w-14 tabular-nums">{plan ? `${plan.ngl}/${all}` : '…'}</span>
         </label>
-        <label className="flex items-center gap-1"><input type="checkbox" data-testid="ngl-max" checked={m.ngl === 'max'} onChange={(e) => update(m.key, { ngl: e.target.checked ? 'max' : (plan?.ngl ?? 0) })} />max that fits</label>
+        <label className="flex items-center gap-1" title="the solver chooses, for all models together, under the objective"><input type="checkbox" data-testid="ngl-max" checked={m.ngl === 'max'} onChange={(e) => update(m.key, { ngl: e.target.checked ? 'max' : (plan?.ngl ?? 0) })} />solver picks</label>
         <label className="flex items-center gap-1">-c
           <select className="rounded border px-1 dark:bg-zinc-800" value={m.ctx} onChange={(e) => update(m.key, { ctx: Number(e.target.value) })}>
             {[2048, 4096, 8192, 16384, 32768, 65536, 131072].map((c) => <option key={c} value={c}>{c}</option>)}
@@ -91,11 +94,14 @@ function ModelRow({ m, plan }: { m: PlannedModel; plan?: ModelPlan }) {
         <Placement m={m} />
       </div>
       {plan && (
-        <div className="text-xs text-zinc-600 dark:text-zinc-400">
-          VRAM {mib(plan.vram.totalMiB)} = weights {mib(plan.vram.weightsMiB)} + KV {mib(plan.vram.kvMiB)} + compute {mib(plan.vram.computeMiB)} + CUDA {mib(plan.vram.overheadMiB)} · RAM {mib(plan.host.totalMiB)} (weights in page cache {mib(plan.host.weightsMiB)})
+        <div className="space-y-0.5 text-xs text-zinc-600 dark:text-zinc-400">
+          <div>VRAM {mib(plan.vram.totalMiB)} = weights {mib(plan.vram.weightsMiB)} + KV {mib(plan.vram.kvMiB)} + compute {mib(plan.vram.computeMiB)} + CUDA {mib(plan.vram.overheadMiB)} · RAM {mib(plan.host.totalMiB)} (weights in page cache {mib(plan.host.weightsMiB)})</div>
+          <SpeedLine plan={plan} />
+          <DeviationLine plan={plan} />
           {plan.warnings.map((w) => <div key={w} className="text-amber-600">⚠ {w}</div>)}
         </div>
       )}
+      <ServerExtras m={m} plan={plan} />
     </div>
   )
 }
@@ -157,6 +163,10 @@ function Exports({ r }: { r: PlanResult }) {
     <Panel title="Export" right={<button className="rounded border px-2 text-xs" onClick={() => void navigator.clipboard?.writeText(text)}>Copy</button>}>
       <div className="mb-2 flex gap-1 text-xs">{(['commands', 'compose', 'env', 'ollama'] as const).map((t) => <button key={t} onClick={() => setTab(t)} className={`rounded px-2 py-0.5 ${tab === t ? 'bg-zinc-800 text-white dark:bg-zinc-200 dark:text-zinc-900' : 'border'}`}>{t === 'commands' ? 'llama-server' : t}</button>)}</div>
       <pre data-testid="planner-export" className="max-h-56 overflow-auto whitespace-pre-wrap rounded bg-zinc-50 p-2 text-xs dark:bg-zinc-950">{text}</pre>
+      <p className="mt-2 text-xs text-zinc-500" data-testid="export-llama">
+        {r.llamaServer ? `Checked against ${r.llamaServer.path} (${r.llamaServer.version}).` : 'No llama-server found on PATH: flags that only newer releases accept are kept, with a note.'}
+      </p>
+      {r.exports.notes.length > 0 && <ul className="list-disc pl-5 text-xs text-amber-700 dark:text-amber-400" data-testid="export-notes">{r.exports.notes.map((n) => <li key={n}>{n}</li>)}</ul>}
     </Panel>
   )
 }
@@ -201,27 +211,15 @@ function GpuList({ presets }: { presets: GpuPreset[] }) {
   )
 }
 
-function GpuTelemetry() {
-  const gpu = usePlanner((s) => s.gpu)
-  const history = usePlanner((s) => s.gpuHistory)
-  if (!gpu) return null
-  if (!gpu.gpus.length) return <p data-testid="no-gpu" className="text-sm text-zinc-500">{gpu.noGpuReason ?? 'No GPU found.'}</p>
+/** The host's memory bandwidth for the speed estimates: measured once, kept in settings. */
+function HostBandwidthLine({ r }: { r: PlanResult | null }) {
+  const bw = usePlanner((s) => s.hostBandwidth)
+  const measuring = usePlanner((s) => s.measuring)
+  const measure = usePlanner((s) => s.measureHostBandwidth)
   return (
-    <div className="space-y-3">
-      {gpu.gpus.map((g) => (
-        <div key={g.id} className="text-sm">
-          <div className="font-medium">{g.name} <span className="text-xs text-zinc-500">({gpu.source})</span></div>
-          <div className="h-24">
-            <ResponsiveContainer>
-              <LineChart data={history.map((s) => ({ t: s.atMs, used: (s.gpus.find((x) => x.id === g.id)?.usedBytes ?? 0) / 2 ** 30 }))}>
-                <XAxis dataKey="t" hide /><YAxis width={30} domain={[0, (g.totalBytes ?? 0) / 2 ** 30 || 'auto']} /><Tooltip formatter={(v) => `${Number(v).toFixed(2)} GiB`} labelFormatter={() => ''} />
-                <Line dataKey="used" dot={false} isAnimationActive={false} stroke="#0ea5e9" />
-              </LineChart>
-            </ResponsiveContainer>
-          </div>
-          {g.processes.map((p) => <div key={p.pid} className="text-xs">{p.name} (pid {p.pid}){p.modelPath ? ` holds ${shortName(p.modelPath)}` : ''}{p.usedBytes !== null ? `: ${(p.usedBytes / 2 ** 30).toFixed(1)} GiB` : ''}</div>)}
-        </div>
-      ))}
+    <div className="flex flex-wrap items-center gap-2 text-xs text-zinc-500" data-testid="host-bandwidth">
+      {bw ? <span>Host memory: {bw.gbps} GB/s, measured {new Date(bw.atMs).toLocaleDateString()} ({bw.method})</span> : <span>Host memory bandwidth not measured yet: speeds assume {r?.hostBandwidth.gbps ?? 40} GB/s</span>}
+      <button className="rounded border px-2 py-0.5" disabled={measuring} onClick={() => void measure()}>{measuring ? 'Measuring (a few seconds)…' : bw ? 'Measure again' : 'Measure (a few seconds)'}</button>
     </div>
   )
 }
@@ -231,19 +229,22 @@ export function PlannerView() {
   const result = usePlanner((s) => s.result)
   const error = usePlanner((s) => s.error)
   const addGpuSample = usePlanner((s) => s.addGpuSample)
+  const loadHostBandwidth = usePlanner((s) => s.loadHostBandwidth)
   const [presets, setPresets] = useState<GpuPreset[]>([])
   useEffect(() => {
     void hearth().gpuPresets().then(setPresets)
+    void loadHostBandwidth()
     void hearth().gpuHistory().then(addGpuSample)
     void hearth().gpus().then((s) => addGpuSample([s]))
     return hearth().subscribe('gpu', (s) => addGpuSample([s]))
-  }, [addGpuSample])
+  }, [addGpuSample, loadHostBandwidth])
   return (
     <div className="grid gap-4 lg:grid-cols-[minmax(0,1fr)_20rem]" data-testid="planner">
       <div className="space-y-4">
         <Panel title="Plan" right={<GpuList presets={presets} />}>
           <div className="space-y-3">
             <AddModel />
+            <ObjectivePicker />
             {models.map((m, i) => <ModelRow key={m.key} m={m} plan={result?.models[i]} />)}
             {error && <p role="alert" className="text-sm text-red-600">{error}</p>}
             {result && (
@@ -258,11 +259,22 @@ export function PlannerView() {
                 {result.suggestions.length > 0 && <ul className="list-disc pl-5 text-sm">{result.suggestions.slice(0, 5).map((s) => <li key={s.text}>{s.text} <code className="text-xs">{s.flags}</code></li>)}</ul>}
               </div>
             )}
+            <HostBandwidthLine r={result} />
           </div>
         </Panel>
+        {result && result.models.length > 0 && (
+          <Panel title="Plans weighed">
+            <Alternatives r={result} />
+          </Panel>
+        )}
+        {result && (
+          <Panel title="Context and KV cache: the largest context that still fits, per model">
+            <ContextTable plans={result.models} />
+          </Panel>
+        )}
         {result && <Exports r={result} />}
       </div>
-      <Panel title="GPUs"><GpuTelemetry /></Panel>
+      <Panel title="GPUs"><GpuPanel /></Panel>
     </div>
   )
 }
