@@ -23,6 +23,8 @@ import { sessionHelper } from './helper-client'
 import { stagingApi } from './api/staging'
 import { createTensorsService } from './services/tensors'
 import { tensorsApi } from './api/tensors'
+import { createDoctorService } from './services/doctor'
+import { doctorApi } from './api/doctor'
 
 export interface Backend extends HearthApi {
   readonly ctx: Context
@@ -57,7 +59,18 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
   const gpu = createGpuService({ hub, catalog })
   const staging = createStagingService({ hub, settings, catalog, jobs, helper, locks: warm })
   const tensors = createTensorsService({ hub, catalog })
-  const ctx: Context = { env, hub, settings, catalog, residency, telemetry, jobs, warm, gpu, staging, tensors }
+  const doctor = createDoctorService({
+    hub,
+    env,
+    settings,
+    catalog,
+    residency,
+    telemetry,
+    jobs,
+    privilege: () => staging.privilege(),
+    inotifyStatus: () => staging.inotifyStatus(),
+  })
+  const ctx: Context = { env, hub, settings, catalog, residency, telemetry, jobs, warm, gpu, staging, tensors, doctor }
 
   const impl: Omit<HearthApi, 'subscribe'> = {
     ...catalogApi(ctx),
@@ -67,6 +80,7 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
     ...plannerApi(ctx),
     ...stagingApi(ctx),
     ...tensorsApi(ctx),
+    ...doctorApi(ctx),
   }
 
   const api = {} as Record<string, unknown>
@@ -95,12 +109,14 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
       telemetry.start()
       gpu.start()
       warm.start()
+      doctor.start()
     },
     async stop() {
       catalog.stop()
       residency.stop()
       telemetry.stop()
       gpu.stop()
+      doctor.stop()
       await jobs.stop()
       await warm.stop()
       await staging.stop()

@@ -12,6 +12,7 @@ import { planCommand } from './cli/plan'
 import { stageCommand, unstageCommand, offCommand, sysctlCommand } from './cli/stage'
 import { tensorsCommand } from './cli/tensors'
 import { recordCommand } from './cli/record'
+import { doctorCommand } from './cli/doctor'
 
 // One line per command; each lives in src/main/cli/<name>.ts.
 const commands: CliCommand[] = [
@@ -31,6 +32,7 @@ const commands: CliCommand[] = [
   sysctlCommand,
   tensorsCommand,
   recordCommand,
+  doctorCommand,
 ]
 
 function help(): string {

@@ -15,6 +15,7 @@ import type { JobRunner } from './services/jobs'
 import type { WarmService } from './services/warm'
 import type { StagingService } from './services/staging'
 import type { TensorsService } from './services/tensors'
+import type { DoctorService } from './services/doctor'
 
 /** A MODEL|PATH argument resolved to files. */
 export interface ResolvedFile {
@@ -73,4 +74,6 @@ export interface Context {
   staging: StagingService
   /** Tensor maps of GGUF models and the load-order recorder */
   tensors: TensorsService
+  /** Checks of why models do not stay hot, load-time estimates, FS-Cache; publishes 'doctor' */
+  doctor: DoctorService
 }

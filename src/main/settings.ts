@@ -25,6 +25,14 @@ const settingsSchema = z.object({
     .record(z.string().max(400), z.array(z.object({ atMs: z.number(), diffMiB: z.number(), process: z.string().max(200) })).max(50))
     .optional()
     .catch(undefined),
+  // A damaged entry drops the whole map: bandwidth is measured again by the next warm.
+  deviceBandwidth: z
+    .record(
+      z.string().max(1024),
+      z.array(z.object({ bytesPerSec: z.number().positive(), bytes: z.number().nonnegative(), atMs: z.number(), source: z.enum(['warm', 'read-test', 'diskstats']) }).strict()).max(20),
+    )
+    .optional()
+    .catch(undefined),
 })
 
 export interface SettingsStore {

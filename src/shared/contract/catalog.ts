@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { command, pathString, query, noInput } from './define'
+import type { BandwidthSample } from './doctor'
 
 export const modelSources = [
   'lmstudio',
@@ -100,6 +101,8 @@ export interface Settings {
   hostBandwidth?: { gbps: number; atMs: number; method: string }
   /** Running servers checked against their plans, per "architecture|card": the last checks (used − planned) */
   planChecks?: Record<string, Array<{ atMs: number; diffMiB: number; process: string }>>
+  /** Measured read bandwidth per storage device (StorageDevice.key), newest last (the Doctor keeps it) */
+  deviceBandwidth?: Record<string, BandwidthSample[]>
 }
 
 export const catalogMethods = {

@@ -18,16 +18,16 @@ export interface RootSpec {
 const exists = (p: string) => stat(p).then(() => true, () => false)
 const expand = (p: string, home: string) => (p.startsWith('~/') ? join(home, p.slice(2)) : p)
 
-async function lmStudioRoot(home: string): Promise<RootSpec> {
-  let lmHome = join(home, '.lmstudio')
-  let origin = 'default'
+/** LM Studio's own folder (settings, models, per-model load configs) and why it is that one. */
+export async function lmStudioHome(home: string): Promise<{ path: string; origin: string }> {
   const pointer = await readFile(join(home, '.lmstudio-home-pointer'), 'utf8').then((s) => s.trim(), () => '')
-  if (pointer && isAbsolute(expand(pointer, home))) {
-    lmHome = expand(pointer, home)
-    origin = '~/.lmstudio-home-pointer'
-  } else if (await exists(join(home, '.cache', 'lm-studio'))) {
-    lmHome = join(home, '.cache', 'lm-studio')
-  }
+  if (pointer && isAbsolute(expand(pointer, home))) return { path: expand(pointer, home), origin: '~/.lmstudio-home-pointer' }
+  if (await exists(join(home, '.cache', 'lm-studio'))) return { path: join(home, '.cache', 'lm-studio'), origin: 'default' }
+  return { path: join(home, '.lmstudio'), origin: 'default' }
+}
+
+async function lmStudioRoot(home: string): Promise<RootSpec> {
+  const { path: lmHome, origin } = await lmStudioHome(home)
   const settings = await readFile(join(lmHome, 'settings.json'), 'utf8').then((s) => JSON.parse(s) as { downloadsFolder?: unknown }, () => undefined)
   if (settings && typeof settings.downloadsFolder === 'string' && settings.downloadsFolder.length > 0) {
     return { source: 'lmstudio', path: resolve(lmHome, expand(settings.downloadsFolder, home)), origin: `downloadsFolder in ${join(lmHome, 'settings.json')}`, layout: 'tree' }

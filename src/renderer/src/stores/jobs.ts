@@ -12,6 +12,7 @@ export const kindNoun: Record<JobKind, string> = {
   lock: 'lock',
   stage: 'stage',
   unstage: 'unstage',
+  readtest: 'read test',
 }
 
 export const isActive = (j: Job): boolean => j.status === 'queued' || j.status === 'running'

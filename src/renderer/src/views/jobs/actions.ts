@@ -13,6 +13,7 @@ export const kindVerb: Record<JobKind, string> = {
   lock: 'Locking',
   stage: 'Staging',
   unstage: 'Unstaging',
+  readtest: 'Measuring',
 }
 
 function messageOf(err: unknown): string {
