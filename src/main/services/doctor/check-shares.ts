@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises'
 import { unescapeMountField, type MountEntry } from './mountinfo'
 import { distro, readCacheCounters, shareStatus } from './shares'
 import { hitRateBetween } from './fscache'
-import { countEv, ev, percentEv, unknownEv, type Check } from './types'
+import { countEv, ev, percentEv, unknownEv, unknownFinding, type Check } from './types'
 
 /** The /etc/fstab line of this mount with fsc added; synthesised when fstab has none. */
 export async function fstabLine(etcRoot: string, mount: ShareMount, entry: MountEntry | undefined): Promise<{ text: string; existing: boolean }> {
@@ -64,6 +64,8 @@ async function hitRateNow(inputs: DoctorInputs, ring: ShareStatus['hitRate']): P
 export const sharesCheck: Check = {
   id: 'shares',
   async run(inputs) {
+    const mounts = await inputs.mounts()
+    if (!mounts.ok) return [unknownFinding('shares:unknown', 'shares', 'Network shares: unknown', mounts.reason, 'Without mountinfo Hearth cannot tell which models live on a network share.')]
     const s = await shareStatus(inputs, inputs.hitRateRing())
     const withModels = s.mounts.filter((m) => m.modelIds.length > 0)
     const fscacheEvidence: Evidence[] = [
@@ -83,8 +85,7 @@ export const sharesCheck: Check = {
         },
       ]
     }
-    const mounts = await inputs.mounts()
-    const entries = mounts.ok ? mounts.value : []
+    const entries = mounts.value
     const active = (s.caches ?? []).some((c) => c.active)
     const hit = await hitRateNow(inputs, s.hitRate)
     const out: Finding[] = []

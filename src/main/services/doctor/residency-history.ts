@@ -82,7 +82,7 @@ export function createResidencyHistory(opts: ResidencyHistoryOptions = {}) {
     for (let i = 1; i < list.length; i++) {
       const a = list[i - 1]
       const b = list[i]
-      if (b.atMs < sinceMs || b.residentBytes >= a.residentBytes || a.bytes !== b.bytes) continue
+      if (b.atMs <= sinceMs || b.residentBytes >= a.residentBytes || a.bytes !== b.bytes) continue
       const dropped = a.residentBytes - b.residentBytes
       if (byHearth(modelId, a.atMs, b.atMs)) out.byHearthBytes += dropped
       else {
