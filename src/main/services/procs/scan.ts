@@ -41,6 +41,8 @@ export interface ProcScanOptions {
   /** stat every fd for its device + inode */
   fdIds?: boolean
   maps?: boolean
+  /** Scan descriptors at all (default: when ids or targets are asked for, or with keep) */
+  fds?: boolean
   /** Keep only the fds and mappings whose dev:ino passes; processes left with none are dropped */
   keep?: (dev: number, ino: number) => boolean
 }
@@ -108,7 +110,7 @@ export async function listPids(procRoot = '/proc'): Promise<number[]> {
 export async function scanProcesses(opts: ProcScanOptions = {}): Promise<ProcInfo[]> {
   const proc = opts.procRoot ?? '/proc'
   const pids = (opts.pids ?? (await listPids(proc))).filter((p) => p !== opts.selfPid)
-  const wantFds = Boolean(opts.fdTargets || opts.fdIds || opts.keep)
+  const wantFds = opts.fds ?? Boolean(opts.fdTargets || opts.fdIds || opts.keep)
   const out = await Promise.all(
     pids.map(async (pid): Promise<ProcInfo | null> => {
       const base = `${proc}/${pid}`

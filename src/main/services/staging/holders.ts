@@ -1,9 +1,9 @@
 // Which processes hold a file: an open fd or a mapping, matched by device + inode (a process
 // that opened the file before a bind mount holds the original inode and shows the same path,
 // so paths cannot tell them apart). Sees only the processes this user may inspect; the helper
-// repeats the check as root before it unmounts anything.
-import { readdir, readFile, stat } from 'node:fs/promises'
+// repeats the check as root before it unmounts anything. The scan itself is services/procs'.
 import type { HeldBy } from '../../../shared/api'
+import { scanProcesses } from '../procs'
 
 export interface FileId {
   dev: number
@@ -11,40 +11,18 @@ export interface FileId {
   path: string
 }
 
-const majorOf = (dev: number) => Number((BigInt(dev) >> 8n) & 0xfffn) | Number((BigInt(dev) >> 32n) & ~0xfffn)
-const minorOf = (dev: number) => Number(BigInt(dev) & 0xffn) | Number((BigInt(dev) >> 12n) & ~0xffn)
-
 export async function holdersOf(files: FileId[], selfPid = process.pid): Promise<HeldBy[]> {
   if (files.length === 0) return []
   const byKey = new Map(files.map((f) => [`${f.dev}:${f.ino}`, f]))
-  const byMaps = new Map(files.map((f) => [`${majorOf(f.dev).toString(16).padStart(2, '0')}:${minorOf(f.dev).toString(16).padStart(2, '0')} ${f.ino}`, f]))
+  const procs = await scanProcesses({ selfPid, maps: true, keep: (dev, ino) => byKey.has(`${dev}:${ino}`) })
   const out: HeldBy[] = []
-  const pids = (await readdir('/proc')).filter((n) => /^\d+$/.test(n) && Number(n) !== selfPid)
-  await Promise.all(
-    pids.map(async (pid) => {
-      const found = new Set<FileId>()
-      try {
-        for (const fd of await readdir(`/proc/${pid}/fd`)) {
-          const st = await stat(`/proc/${pid}/fd/${fd}`).catch(() => null)
-          const f = st && byKey.get(`${st.dev}:${st.ino}`)
-          if (f) found.add(f)
-        }
-      } catch {
-        /* another user's process, or gone */
-      }
-      try {
-        for (const line of (await readFile(`/proc/${pid}/maps`, 'utf8')).split('\n')) {
-          const m = /^\S+ \S+ \S+ ([0-9a-f]+:[0-9a-f]+) (\d+)/.exec(line)
-          const f = m && m[2] !== '0' ? byMaps.get(`${m[1]} ${m[2]}`) : undefined
-          if (f) found.add(f)
-        }
-      } catch {
-        /* not ours to read */
-      }
-      if (found.size === 0) return
-      const command = (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '?')).trim()
-      for (const f of found) out.push({ pid: Number(pid), command, path: f.path })
-    }),
-  )
-  return out.sort((a, b) => a.pid - b.pid)
+  for (const p of procs) {
+    const found = new Set<FileId>()
+    for (const x of [...(p.fds ?? []), ...(p.maps ?? [])]) {
+      const f = byKey.get(`${x.dev}:${x.ino}`)
+      if (f) found.add(f)
+    }
+    for (const f of found) out.push({ pid: p.pid, command: p.comm, path: f.path })
+  }
+  return out
 }
