@@ -11,7 +11,9 @@ import { mmapRead } from '../../src/main/sys/mlock'
 
 const [mode, path, title] = process.argv.slice(2)
 if (title) process.title = title
+// Held on globalThis: a module binding nothing reads again may be collected, buffer and all.
 const keep: unknown[] = []
+;(globalThis as { hearthKeep?: unknown[] }).hearthKeep = keep
 if (mode === 'direct') {
   const fd = openSync(path, constants.O_RDONLY | constants.O_DIRECT)
   const buf = allocAligned(1 << 20)

@@ -25,6 +25,7 @@ function Nav() {
           className={`rounded-md px-3 py-1 text-sm ${view === v.id ? 'bg-zinc-900 text-white dark:bg-zinc-100 dark:text-zinc-900' : 'text-zinc-600 hover:bg-zinc-100 dark:text-zinc-300 dark:hover:bg-zinc-800'}`}
         >
           {v.label}
+          {v.badge && <v.badge />}
         </a>
       ))}
     </nav>

@@ -3,11 +3,14 @@
 // before they exist: views/<id>/<Name>View.tsx exporting <Name>View (or a default export).
 import { lazy, type ComponentType } from 'react'
 import { Dashboard } from './views/dashboard/Dashboard'
+import { DoctorBadge } from './views/doctor/DoctorBadge'
 
 export interface ViewRoute {
   id: string
   label: string
   component: ComponentType
+  /** Shown beside the label in the bar (a count of things needing attention) */
+  badge?: ComponentType
 }
 
 type ViewModule = { default?: ComponentType } & Record<string, ComponentType | undefined>
@@ -30,4 +33,5 @@ export const views: ViewRoute[] = [
   ...optionalView('planner', 'PlannerView', 'Planner', true),
   ...optionalView('staging', 'StagingView', 'RAM disk'),
   ...optionalView('jobs', 'JobsView', 'Jobs'),
+  ...optionalView('doctor', 'DoctorView', 'Doctor').map((v) => ({ ...v, badge: DoctorBadge })),
 ]

@@ -63,10 +63,10 @@ export function estimateLoad(
   }
 }
 
-/** 0.4 → "<1 s", 4.2 → "4.2 s", 42 → "42 s", 200 → "3m 20s". */
+/** 0.04 → "<0.1 s", 4.2 → "4.2 s", 42 → "42 s", 200 → "3m 20s". */
 export function formatSeconds(s: number | null): string {
   if (s === null || !Number.isFinite(s)) return '?'
-  if (s < 1) return '<1 s'
+  if (s < 0.1) return '<0.1 s'
   if (s < 10) return `${s.toFixed(1)} s`
   if (s < 60) return `${Math.round(s)} s`
   return formatDuration(s * 1000)

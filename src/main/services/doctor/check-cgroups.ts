@@ -49,7 +49,12 @@ function groupFinding(inputs: DoctorInputs, g: Group, largestBytes: number): Fin
     g.cg.anonBytes === null ? unknownEv('anonymous memory', 'memory.stat has no anon/rss line', g.cg.statFile) : bytesEv('anonymous memory', g.cg.anonBytes, g.cg.statFile),
     ...(g.hearth && models.length === 0 ? [bytesEv('largest model Hearth may warm', largestBytes)] : models.map((m) => bytesEv(`model ${m.name}`, m.bytes))),
   ]
-  const who = g.hearth ? "Hearth's own cgroup" : `the cgroup of ${g.members[0]}${g.members.length > 1 ? ` and ${g.members.length - 1} more` : ''}`
+  const others = g.members.length - (g.hearth ? 1 : 0)
+  const who = g.hearth
+    ? others > 0
+      ? `the cgroup Hearth shares with ${others} model process${others === 1 ? '' : 'es'}`
+      : "Hearth's own cgroup"
+    : `the cgroup of ${g.members[0]}${g.members.length > 1 ? ` and ${g.members.length - 1} more` : ''}`
   const base = { id: `cgroups:${g.cg.version}:${g.cg.path}`, check: 'cgroups', evidence, ...(models.length ? { modelIds: models.map((m) => m.id) } : {}) }
   if (limit === null && high === null) {
     return { ...base, status: 'ok', title: `${who[0].toUpperCase()}${who.slice(1)} (${g.cg.path}) has no memory limit`, why: 'Its page cache is bounded only by the machine\'s RAM.' }

@@ -36,7 +36,7 @@ async function memlockFindings(inputs: DoctorInputs): Promise<Finding[]> {
       id: 'limits:memlock',
       check: 'limits',
       status: short && !inputs.helperAvailable() ? 'warn' : 'info',
-      title: soft === null || ipcLock ? 'You may lock any amount of memory (RLIMIT_MEMLOCK unlimited)' : `Your memory-lock limit is ${formatBytes(soft)}${short ? `, less than your largest model (${formatBytes(largest)})` : ''}`,
+      title: ipcLock ? 'You may lock any amount of memory (CAP_IPC_LOCK: RLIMIT_MEMLOCK does not apply)' : soft === null ? 'You may lock any amount of memory (RLIMIT_MEMLOCK unlimited)' : `Your memory-lock limit is ${formatBytes(soft)}${short ? `, less than your largest model (${formatBytes(largest)})` : ''}`,
       evidence,
       why: short
         ? 'Loaders asked to lock a model (llama.cpp --mlock, LM Studio "keep model in memory") fail beyond this limit and the model stays evictable. Hearth itself locks beyond it through the privileged helper when that is available.'

@@ -101,6 +101,8 @@ async function refaultFinding(inputs: DoctorInputs): Promise<Finding> {
   }
 }
 
+const noticeBytes = 32 << 20
+
 async function evictionFindings(inputs: DoctorInputs): Promise<Finding[]> {
   const since = inputs.history.startedAtMs()
   if (since === null) {
@@ -110,7 +112,8 @@ async function evictionFindings(inputs: DoctorInputs): Promise<Finding[]> {
   const minutes = Math.max(1, Math.round((Date.now() - Math.max(since, Date.now() - 3_600_000)) / 60_000))
   for (const id of inputs.modelsById.keys()) {
     const e = inputs.history.evictedSince(id)
-    if (e.evictedBytes <= 0) continue
+    // The kernel drops a few MiB of any file now and then, pressure or not: that is not news.
+    if (e.evictedBytes < Math.max(noticeBytes, 0.02 * inputs.modelBytes(id))) continue
     out.push({
       id: `pressure:evicted:${id}`,
       check: 'pressure',

@@ -140,8 +140,8 @@ export function createDoctorService(deps: DoctorServiceDeps) {
       work: async (progress, signal) => {
         const r = await runReadTest(file.path, { signal, onBytes: (n) => progress.add(n) })
         progress.setTotal(r.bytes)
-        if (r.bytes < 8 << 20 || r.ms < 50) throw new HearthError('IO', `the read test of ${d.name} read only ${formatBytes(r.bytes)} in ${Math.round(r.ms)} ms: too little to measure; is ${file.path} tiny?`)
-        const bytesPerSec = (r.bytes * 1000) / r.ms
+        if (r.bytes < 8 << 20) throw new HearthError('IO', `the read test of ${d.name} read only ${formatBytes(r.bytes)}: too little to measure (the largest model file there, ${file.path}, is ${formatBytes(file.bytes)})`)
+        const bytesPerSec = (r.bytes * 1000) / Math.max(1, r.ms)
         await bandwidth.record(device, { bytesPerSec, bytes: r.bytes, atMs: Date.now(), source: 'read-test' })
         return `read ${formatBytes(r.bytes)} of ${file.path} in ${(r.ms / 1000).toFixed(1)} s: ${formatRate(bytesPerSec)}${r.direct ? ' (O_DIRECT)' : ' (uncached ranges, dropped again after)'}`
       },

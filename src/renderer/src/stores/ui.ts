@@ -1,7 +1,7 @@
 import { create } from 'zustand'
 
 export type Theme = 'system' | 'light' | 'dark'
-export type SortKey = 'name' | 'source' | 'bytes' | 'format' | 'resident'
+export type SortKey = 'name' | 'source' | 'bytes' | 'format' | 'resident' | 'load'
 
 /** Where the window is: "#/" the dashboard, "#/models/ID" a model, "#/<view>" another view. */
 export interface Route {
@@ -52,7 +52,7 @@ export const useUi = create<UiStore>((set, get) => ({
   sortBy: (k) => {
     const { sortKey, sortDesc } = get()
     // Sizes and residency read best biggest-first; names alphabetically.
-    set(k === sortKey ? { sortDesc: !sortDesc } : { sortKey: k, sortDesc: k === 'bytes' || k === 'resident' })
+    set(k === sortKey ? { sortDesc: !sortDesc } : { sortKey: k, sortDesc: k === 'bytes' || k === 'resident' || k === 'load' })
   },
   setFilter: (filter) => set({ filter }),
 }))

@@ -10,6 +10,7 @@ import { useUi } from '../../stores/ui'
 import { ModelDetailActions } from './ModelDetailActions'
 import { formatLabel, sourceLabel } from './describe'
 import { TensorsPanel } from '../tensors/TensorsPanel'
+import { LoadTimePanel } from '../doctor/LoadTimePanel'
 
 function Fact({ label, value }: { label: string; value: string | number | undefined }) {
   if (value === undefined || value === '') return null
@@ -83,6 +84,7 @@ export function ModelDetail({ id }: { id: string }) {
         <div className="mt-4"><ResidencyBar residency={residency} /></div>
         {residency?.unknownReason && <p className="mt-1 text-xs text-zinc-500">Unknown: {residency.unknownReason}</p>}
       </Panel>
+      <LoadTimePanel model={model} />
       {model.gguf && <Panel title="GGUF header"><GgufFactsGrid g={model.gguf} /></Panel>}
       {model.safetensors && (
         <Panel title="Safetensors">

@@ -7,6 +7,7 @@ import { residentFraction, useResidency } from '../../stores/residency'
 import { useUi, type SortKey } from '../../stores/ui'
 import { ModelRow } from './ModelRow'
 import { formatLabel, searchText, sourceLabel } from './describe'
+import { useLoadTimeOrder } from '../doctor/LoadTimeCell'
 
 const columns: { key: SortKey; label: string; align?: 'right' }[] = [
   { key: 'name', label: 'Model' },
@@ -14,9 +15,10 @@ const columns: { key: SortKey; label: string; align?: 'right' }[] = [
   { key: 'bytes', label: 'Size', align: 'right' },
   { key: 'format', label: 'Format' },
   { key: 'resident', label: 'In RAM' },
+  { key: 'load', label: 'Load', align: 'right' },
 ]
 
-const compareBy: Record<Exclude<SortKey, 'resident'>, (a: Model, b: Model) => number> = {
+const compareBy: Record<Exclude<SortKey, 'resident' | 'load'>, (a: Model, b: Model) => number> = {
   name: (a, b) => a.name.localeCompare(b.name),
   source: (a, b) => sourceLabel[a.source].localeCompare(sourceLabel[b.source]) || a.name.localeCompare(b.name),
   bytes: (a, b) => a.bytes - b.bytes,
@@ -36,7 +38,7 @@ export function ModelList() {
   }, [models, filter])
 
   const staticOrder = useMemo(() => {
-    if (sortKey === 'resident') return null
+    if (sortKey === 'resident' || sortKey === 'load') return null
     const sorted = [...filtered].sort(compareBy[sortKey])
     if (sortDesc) sorted.reverse()
     return sorted.map((m) => m.id)
@@ -53,7 +55,8 @@ export function ModelList() {
       return sorted.map((m) => m.id)
     }),
   )
-  const ids = staticOrder ?? residencyOrder ?? []
+  const loadOrder = useLoadTimeOrder(filtered, sortKey === 'load', sortDesc)
+  const ids = staticOrder ?? residencyOrder ?? loadOrder ?? []
 
   return (
     <Panel
@@ -79,6 +82,7 @@ export function ModelList() {
             <col className="w-24" />
             <col className="w-44" />
             <col className="w-80" />
+            <col className="w-24" />
             {/* table-fixed gives a w-px column 1 px: room for the row actions (Warm Evict Lock Pin) */}
             <col className="w-72" />
           </colgroup>

@@ -9,6 +9,7 @@ import { RowJobProgress } from '../jobs/JobProgress'
 import { ModelJobBadges } from '../jobs/ModelJobActions'
 import { ModelRowActions } from './ModelRowActions'
 import { formatLabel, sourceLabel } from './describe'
+import { LoadTimeCell } from '../doctor/LoadTimeCell'
 
 /** The only part of a row that moves at 1 Hz: it alone subscribes to the model's residency. */
 function ResidencyCell({ id }: { id: string }) {
@@ -54,6 +55,9 @@ export const ModelRow = memo(function ModelRow({ id }: { id: string }) {
       <td className="px-3 py-2 text-sm whitespace-nowrap text-zinc-600 dark:text-zinc-400">{formatLabel(model)}</td>
       <td className="w-80 px-3 py-2">
         <ResidencyCell id={id} />
+      </td>
+      <td className="px-3 py-2 text-right">
+        <LoadTimeCell id={id} />
       </td>
       <td className="py-2 pr-4 pl-2 text-right whitespace-nowrap">
         <ModelRowActions model={model} />
