@@ -4,12 +4,12 @@
 // machine's FS-Cache state ("not used here").
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { Finding } from '../../../shared/api'
 import { createBackend, type Backend } from '../../backend'
-import { tempDir } from '../../../../test/support/files'
+import { evict, tempDir } from '../../../../test/support/files'
 import { writeGguf } from '../../../../test/helpers/gguf-writer'
 import { llamaShape } from '../../../../test/helpers/model-shapes'
 
@@ -187,5 +187,73 @@ describe('network shares on this machine', () => {
     expect(f[0]).toMatchObject({ id: 'shares:none', status: 'ok', title: 'Network shares: not used here' })
     expect(f[0].unknown).toBeUndefined()
     expect(evidenceOf(f[0], 'model files on nfs, nfs4, cifs or smb3')?.amount).toBe(0)
+  }, 60_000)
+})
+
+describe('over time (the service started: hub topics, jobs)', () => {
+  it("publishes every run on the 'doctor' topic with the findings new since the run before", async () => {
+    const reports: { newSinceLastRun: Finding[] }[] = []
+    const off = backend.subscribe('doctor', (r) => reports.push(r))
+    await backend.doctor()
+    const quiet = await backend.doctor() // nothing changed: nothing new
+    expect(quiet.newSinceLastRun).toEqual([])
+    const direct = await reader('direct', 'llama-server')
+    const loud = await backend.doctor()
+    expect(loud.newSinceLastRun.map((f) => f.id)).toEqual(loud.findings.filter((f) => f.id.endsWith(`:${direct.pid}`) && f.status === 'fail').map((f) => f.id))
+    expect(loud.newSinceLastRun.length).toBeGreaterThan(0)
+    expect(backend.ctx.doctor.newFindings()).toEqual(loud.newSinceLastRun)
+    // A run narrowed to one model is not published and does not move the baseline.
+    await backend.doctor({ model: modelId })
+    expect(reports).toHaveLength(3)
+    expect(reports[2]).toEqual(loud)
+    off()
+    direct.proc.stdin!.end()
+    await new Promise((ok) => direct.proc.once('close', ok))
+  }, 120_000)
+
+  it("measures the disk's read bandwidth from a finished warm, checked against /proc/diskstats, and keeps it in settings", async () => {
+    backend.ctx.doctor.start()
+    try {
+      const fd = openSync(modelPath, 'r')
+      fsyncSync(fd) // written moments ago: dirty pages survive DONTNEED
+      closeSync(fd)
+      evict(modelPath)
+      const [job] = await backend.warm({ targets: [modelId], force: true })
+      const done = await backend.ctx.jobs.wait(job.id)
+      expect(done.status).toBe('done')
+      const lt = await backend.loadTimes()
+      const file = lt.models.find((m) => m.modelId === modelId)!.files[0]
+      await expect.poll(() => backend.ctx.doctor.bandwidth.samples(file.device!).map((x) => x.source), { timeout: 10_000 }).toContain('warm')
+      const warm = backend.ctx.doctor.bandwidth.samples(file.device!).find((x) => x.source === 'warm')!
+      expect(warm.bytes).toBe(done.doneBytes)
+      expect(warm.bytesPerSec).toBeCloseTo((done.doneBytes * 1000) / (done.endedAtMs! - done.startedAtMs!), 0)
+      // The disk's own counters saw at least half of what the warm read: a diskstats sample too.
+      expect(backend.ctx.doctor.bandwidth.samples(file.device!).map((x) => x.source)).toContain('diskstats')
+      expect(backend.ctx.settings.get().deviceBandwidth?.[file.device!]?.length).toBeGreaterThanOrEqual(2)
+      const e = (await backend.loadTimes()).devices.find((d) => d.key === file.device)!
+      expect(e.bytesPerSec).toBeGreaterThan(0)
+    } finally {
+      backend.ctx.doctor.stop()
+    }
+  }, 120_000)
+
+  it("records residency pushes and counts what the kernel evicted, not Hearth's own evict", async () => {
+    backend.ctx.doctor.start()
+    try {
+      const t = Date.now()
+      const push = (atMs: number, residentBytes: number) => backend.ctx.hub.publish('residency', { atMs, models: [{ modelId, bytes: modelBytes, residentBytes, unknownBytes: 0, files: [] }] })
+      push(t - 5000, modelBytes)
+      push(t - 4000, modelBytes - 100 * MiB) // dropped, with no Hearth job about it
+      const [ev] = await backend.evict({ targets: [modelId] })
+      push(Date.now(), 0)
+      const r = await backend.doctor({ model: modelId })
+      const f = r.findings.find((x) => x.id === `pressure:evicted:${modelId}`)
+      expect(f?.status).toBe('warn')
+      expect(f?.evidence.find((e) => e.label === 'evicted by the kernel or other programs')?.amount).toBe(100 * MiB)
+      expect(f?.evidence.find((e) => e.label === 'dropped by Hearth (evict, unstage)')?.amount).toBe(modelBytes - 100 * MiB)
+      expect(ev.job.status).toBe('done')
+    } finally {
+      backend.ctx.doctor.stop()
+    }
   }, 60_000)
 })

@@ -14,6 +14,7 @@ import { createBandwidthStore } from './bandwidth'
 import { createResidencyHistory } from './residency-history'
 import { sharesCheck } from './check-shares'
 import { runtimeSettingsCheck } from './check-runtime-settings'
+import { processesCheck } from './check-processes'
 import { tempDir } from '../../../../test/support/files'
 import type { SettingsStore } from '../../settings'
 
@@ -215,5 +216,17 @@ describe('runtime settings from disk', () => {
     const keep = findings.find((f) => f.id === 'runtime-settings:ollama:settings')!
     expect(keep.status).toBe('warn')
     expect(keep.title).toMatch(/OLLAMA_KEEP_ALIVE=0/)
+  })
+})
+
+describe('a staged model', () => {
+  it('O_DIRECT reads of the RAM-disk copy are fine; a reader still on the original inode is told to restart', async () => {
+    const base = createInputs({ roots: { proc: '/proc', sys: '/sys', etc: '/etc' }, env: { HOME: join(tmp.dir, 'home') }, selfPid: process.pid, models: [model], residency: async () => [{ modelId: model.id, bytes: model.bytes, residentBytes: model.bytes, unknownBytes: 0, files: [{ path: model.files[0].path, bytes: model.bytes, residentBytes: model.bytes, staged: true }] }], bandwidth: createBandwidthStore(memorySettings()), history: createResidencyHistory(), memoryHistory: () => [], helperAvailable: () => true, helperReason: () => undefined, inotifyStatus: async () => { throw new Error('unused') }, hitRateRing: () => [] })
+    const proc = (pid: number, staleInode: boolean) => ({ pid, comm: 'llama-server', argv: ['llama-server'], runtime: { kind: 'llama.cpp' as const, label: 'llama-server' }, files: [{ modelId: model.id, path: model.files[0].path, via: 'fd' as const, fd: 7, flags: 0o2140000, direct: true, staleInode }], status: { ok: false as const, reason: 'gone' }, limits: { ok: false as const, reason: 'gone' } })
+    const findings = await processesCheck.run({ ...base, processes: async () => [proc(11, false), proc(12, true)] })
+    expect(findings.find((f) => f.id.endsWith(':11'))).toMatchObject({ status: 'ok', title: 'llama-server (pid 11) reads M with O_DIRECT from the RAM disk' })
+    const stale = findings.find((f) => f.id.endsWith(':12:stale'))!
+    expect(stale.status).toBe('warn')
+    expect(stale.fix?.command).toBe('kill 12   # then start it again')
   })
 })

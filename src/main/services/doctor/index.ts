@@ -182,7 +182,7 @@ export function createDoctorService(deps: DoctorServiceDeps) {
       warmStarts.delete(job.id)
       if (!start || job.status !== 'done' || job.startedAtMs === null || job.endedAtMs === null) return
       const ms = job.endedAtMs - job.startedAtMs
-      if (job.doneBytes < minSampleBytes || ms < 200) return
+      if (job.doneBytes < minSampleBytes || ms < 50) return
       void start.then(async (s) => {
         if (!s.key || s.key.startsWith('ram:')) return
         const after = await diskSectors(s.disk)
