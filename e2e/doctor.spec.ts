@@ -3,12 +3,13 @@
 // fix), the nav badge, the 2-second read test from the UI, and the models list's load-time column.
 import { expect, test } from '@playwright/test'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { writeGguf } from '../test/helpers/gguf-writer'
 import { llamaShape } from '../test/helpers/model-shapes'
 import { throttleReads } from '../test/support/cgroup'
+import { folderHome } from '../test/support/folder-home'
 import { isolatedEnv, repoRoot, startServe, type Served } from './support/serve'
 import { evict, watchErrors } from './support/page'
 
@@ -28,10 +29,7 @@ async function reader(mode: string, path: string, title: string): Promise<number
 test.beforeAll(async () => {
   mkdirSync(join(repoRoot, 'tmp'), { recursive: true })
   dir = mkdtempSync(join(repoRoot, 'tmp', 'hearth-e2e-doctor-'))
-  const home = join(dir, 'home')
-  const models = join(dir, 'models')
-  mkdirSync(join(home, '.config', 'hearth'), { recursive: true })
-  mkdirSync(models)
+  const { models, env } = folderHome(dir)
   const shapes = [
     ['Qwen-Direct Q8_0', { layers: 8, embd: 1024, heads: 16, headsKv: 8, ff: 4096, vocab: 32000 }],
     ['Llama-NoMmap Q8_0', { layers: 6, embd: 1024, heads: 16, headsKv: 8, ff: 4096, vocab: 32000 }],
@@ -42,8 +40,7 @@ test.beforeAll(async () => {
     await writeGguf(paths[name], llamaShape({ ...s, fileType: 'Q8_0', name }))
     evict(paths[name]) // cold, as a model is before its first load
   }
-  writeFileSync(join(home, '.config', 'hearth', 'settings.json'), JSON.stringify({ folders: [models] }))
-  served = await startServe(isolatedEnv({ HOME: home, XDG_CONFIG_HOME: join(home, '.config'), HEARTH_OLLAMA_SYSTEM_DIR: join(dir, 'no-system-ollama') }))
+  served = await startServe(isolatedEnv(env))
   await reader('direct', paths['Qwen-Direct Q8_0'], 'llama-server')
   await reader('read', paths['Llama-NoMmap Q8_0'], 'llama-server')
 })

@@ -3,10 +3,10 @@
 // when none does, a model filter, and the read test whose bandwidth then gives load times.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { tempDir } from './support/files'
+import { folderHome } from './support/folder-home'
 import { writeGguf } from './helpers/gguf-writer'
 import { llamaShape } from './helpers/model-shapes'
 
@@ -45,14 +45,11 @@ function checkShape(findings: JsonFinding[]) {
 
 beforeAll(async () => {
   tmp = tempDir('hearth-doctor-cli-')
-  const home = join(tmp.dir, 'home')
-  const models = join(tmp.dir, 'models')
-  mkdirSync(join(home, '.config', 'hearth'), { recursive: true })
-  mkdirSync(models)
-  writeFileSync(join(home, '.config', 'hearth', 'settings.json'), JSON.stringify({ folders: [models] }))
+  const home = folderHome(tmp.dir)
+  const models = home.models
   model = join(models, 'cli-doctor Q8_0.gguf')
   await writeGguf(model, llamaShape({ layers: 4, embd: 1024, heads: 16, headsKv: 8, ff: 4096, vocab: 32000, fileType: 'Q8_0', name: 'CLI Doctor' }))
-  env = { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), HEARTH_OLLAMA_SYSTEM_DIR: join(tmp.dir, 'none') }
+  env = home.env
 }, 60_000)
 afterAll(() => {
   for (const k of kids) k.kill('SIGKILL')

@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline'
 import type { Finding } from '../../../shared/api'
 import { createBackend, type Backend } from '../../backend'
 import { evict, tempDir } from '../../../../test/support/files'
+import { folderHome } from '../../../../test/support/folder-home'
 import { writeGguf } from '../../../../test/helpers/gguf-writer'
 import { llamaShape } from '../../../../test/helpers/model-shapes'
 
@@ -45,15 +46,11 @@ const evidenceOf = (f: Finding | undefined, label: string | RegExp) => f?.eviden
 
 beforeAll(async () => {
   tmp = tempDir('hearth-doctor-')
-  const home = join(tmp.dir, 'home')
-  const models = join(tmp.dir, 'models')
-  mkdirSync(join(home, '.config', 'hearth'), { recursive: true })
-  mkdirSync(models)
-  writeFileSync(join(home, '.config', 'hearth', 'settings.json'), JSON.stringify({ folders: [models] }))
+  const { models, env } = folderHome(tmp.dir)
   // ~270 MiB: big enough that a reader's own anonymous memory (Node's ~40 MiB) cannot pass for it.
   modelPath = join(models, 'doctor-reader Q8_0.gguf')
   await writeGguf(modelPath, llamaShape({ layers: 12, embd: 1024, heads: 16, headsKv: 8, ff: 4096, vocab: 32000, fileType: 'Q8_0', name: 'Doctor Reader' }))
-  backend = await createBackend({ env: { HOME: home, XDG_CONFIG_HOME: join(home, '.config'), HEARTH_OLLAMA_SYSTEM_DIR: join(tmp.dir, 'none'), PATH: process.env.PATH } })
+  backend = await createBackend({ env })
   const catalog = await backend.rescan()
   expect(catalog.models).toHaveLength(1)
   modelId = catalog.models[0].id

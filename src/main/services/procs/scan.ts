@@ -47,11 +47,9 @@ export interface ProcScanOptions {
   keep?: (dev: number, ino: number) => boolean
 }
 
-/** Linux's makedev: the dev_t that stat() reports for major:minor. */
+/** Linux's makedev: the dev_t that stat() reports for major:minor (plain arithmetic: this runs per maps line). */
 export function makedev(major: number, minor: number): number {
-  const M = BigInt(major)
-  const m = BigInt(minor)
-  return Number((m & 0xffn) | ((M & 0xfffn) << 8n) | ((m & ~0xffn) << 12n) | ((M & ~0xfffn) << 32n))
+  return (minor % 256) + (major % 4096) * 256 + Math.floor(minor / 256) * 2 ** 20 + Math.floor(major / 4096) * 2 ** 44
 }
 
 /** One line of /proc/PID/maps with a file behind it; null for anonymous or malformed lines. */
