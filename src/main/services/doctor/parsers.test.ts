@@ -2,7 +2,7 @@
 // where each came from): FS-Cache/netfs stats in every kernel's labels, the caches list,
 // cachefilesd.conf, mountinfo with NFS, cgroup v2 files; and the pure logic around them.
 import { describe, expect, it } from 'vitest'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { cacheCounters, cacheStateName, hitRateBetween, parseCachefilesdConf, parseCaches, parseStatsPairs } from './fscache'
 import { hasOption, isNetworkFs, mountOf, parseMountinfo } from './mountinfo'
@@ -16,6 +16,7 @@ import { createResidencyHistory } from './residency-history'
 import { median } from './bandwidth'
 import { estimateLoad, describeLoad } from '../../../shared/doctor/load-time'
 import { tempDir } from '../../../../test/support/files'
+import { blockChain } from './storage-map'
 
 const fx = (p: string) => readFileSync(join(__dirname, '../../../../test/fixtures/doctor', p), 'utf8')
 
@@ -244,5 +245,40 @@ describe('load-time estimates', () => {
     expect(describeLoad(none)).toMatch(/no read bandwidth measured yet for sdb/)
     expect(median([3, 1, 2])).toBe(2)
     expect(median([])).toBeNull()
+  })
+})
+
+describe('block devices through dm, md and partitions (a /sys tree laid out as the kernel does)', () => {
+  it('follows dm-0 → md0 → two partitions → their disks, and says it spins when one disk does', async () => {
+    const t = tempDir('hearth-sys-')
+    try {
+      const sys = t.dir
+      const dev = (rel: string) => mkdirSync(join(sys, rel), { recursive: true })
+      const link = (target: string, at: string) => {
+        mkdirSync(join(sys, at, '..'), { recursive: true })
+        symlinkSync(join(sys, target), join(sys, at))
+      }
+      dev('devices/virtual/block/dm-0/slaves')
+      dev('devices/virtual/block/md0/slaves')
+      for (const [disk, rot] of [['sda', '1'], ['sdb', '0']]) {
+        dev(`devices/pci0000:00/block/${disk}/${disk}1`)
+        writeFileSync(join(sys, `devices/pci0000:00/block/${disk}/${disk}1/partition`), '1\n')
+        link(`devices/pci0000:00/block/${disk}`, `block/${disk}`)
+        mkdirSync(join(sys, `devices/pci0000:00/block/${disk}/queue`))
+        writeFileSync(join(sys, `devices/pci0000:00/block/${disk}/queue/rotational`), `${rot}\n`)
+        link(`devices/pci0000:00/block/${disk}/${disk}1`, `class/block/${disk}1`)
+        link(`devices/pci0000:00/block/${disk}/${disk}1`, `devices/virtual/block/md0/slaves/${disk}1`)
+      }
+      link('devices/virtual/block/md0', 'class/block/md0')
+      link('devices/virtual/block/md0', 'devices/virtual/block/dm-0/slaves/md0')
+      link('devices/virtual/block/dm-0', 'dev/block/253:0')
+      link('devices/pci0000:00/block/sdb/sdb1', 'dev/block/8:17')
+      expect(await blockChain('253:0', sys)).toEqual({ top: 'dm-0', chain: ['dm-0', 'md0', 'sda1', 'sda', 'sdb1', 'sdb'], disks: ['sda', 'sdb'], rotational: true, model: null })
+      // A partition: its disk is the device; an SSD alone is not rotational.
+      expect(await blockChain('8:17', sys)).toMatchObject({ top: 'sdb', chain: ['sdb1', 'sdb'], disks: ['sdb'], rotational: false })
+      await expect(blockChain('9:9', sys)).rejects.toThrow(/ENOENT/)
+    } finally {
+      t.cleanup()
+    }
   })
 })
