@@ -26,11 +26,16 @@ function wrap(text: string, width: number, indent: string): string[] {
   return out
 }
 
+/** Failing and warning findings in full; the others as their title (plus why unknown, and the fix). */
 export function renderFinding(f: Finding, io: Pick<CliIo, 'isTTY' | 'columns'>, detail: boolean): string[] {
   const m = marks[f.status]
   const mark = io.isTTY ? `${m.color}${m.text}\x1b[0m` : m.text
   const lines = [`${mark}  ${f.title}`]
-  if (!detail) return lines
+  if (!detail) {
+    if (f.unknown) lines.push(`      unknown: ${f.unknown}`)
+    if (f.fix?.command) lines.push(`      fix: $ ${f.fix.command}`)
+    return lines
+  }
   const width = Math.max(40, Math.min(110, io.columns) - 8)
   for (const e of f.evidence) lines.push(`      ${e.label}: ${e.value}${e.unknown ? ` (${e.unknown})` : ''}${e.source ? `  [${e.source}]` : ''}`)
   lines.push(...wrap(f.why, width, '      '))
@@ -62,9 +67,12 @@ export const doctorCommand: CliCommand = {
       return failing ? 1 : 0
     }
     const lines: string[] = []
-    for (const f of r.findings) lines.push(...renderFinding(f, io, f.status !== 'ok'), ...(f.status !== 'ok' ? [''] : []))
+    for (const f of r.findings) {
+      const detail = f.status === 'fail' || f.status === 'warn'
+      lines.push(...renderFinding(f, io, detail), ...(detail ? [''] : []))
+    }
     const count = (s: FindingStatus) => r.findings.filter((f) => f.status === s).length
-    lines.push('', `${count('fail')} failing, ${count('warn')} warnings, ${count('info')} to know, ${count('ok')} ok (${r.ms} ms)`)
+    lines.push('', '(`hearth doctor --json` has the evidence of every finding; the Doctor view in the app too.)', `${count('fail')} failing, ${count('warn')} warnings, ${count('info')} to know, ${count('ok')} ok (${r.ms} ms)`)
     io.out(lines.join('\n'))
     return failing ? 1 : 0
   },

@@ -94,7 +94,7 @@ export const inotifyCheck: Check = {
       const what = kind === 'instances' ? 'LM Studio and other apps fail to start watching with "inotify_init failed: Too many open files"' : 'apps stop noticing new or changed model files'
       if (used >= lim.value) out.push({ ...base, status: 'fail', title: `inotify ${kind} exhausted: ${used} of ${lim.value} in use`, why: `Every new ${kind === 'instances' ? 'instance' : 'watch'} is refused: ${what}.`, fix })
       else if (frac >= 0.8) out.push({ ...base, status: 'warn', title: `inotify ${kind} nearly exhausted: ${used} of ${lim.value} in use`, why: `When they run out, ${what}.`, fix })
-      else if (low) out.push({ ...base, status: 'info', title: `inotify ${kind}: ${used} of ${lim.value} in use (below the common ${k.recommended})`, why: `There is room now; at ${lim.value} a few more apps are enough to run out, and then ${what}.`, fix })
+      else if (low && kind === 'instances') out.push({ ...base, status: 'info', title: `inotify ${kind}: ${used} of ${lim.value} in use (below the common ${k.recommended})`, why: `There is room now; at ${lim.value} a few more apps are enough to run out, and then ${what}.`, fix })
       else out.push({ ...base, status: 'ok', title: `inotify ${kind}: ${used} of ${lim.value} in use`, why: 'Plenty left.' })
     }
     return out
