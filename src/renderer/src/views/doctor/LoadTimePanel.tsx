@@ -1,7 +1,7 @@
 // The load-time estimate in a model's detail: cold and now, from which device at what measured
 // speed, and the 2-second read test where nothing was measured yet.
 import type { Model } from '../../../../shared/api'
-import { describeLoad, formatSeconds } from '../../../../shared/doctor/load-time'
+import { formatSeconds } from '../../../../shared/doctor/load-time'
 import { formatBytes, formatRate } from '../../../../shared/format'
 import { Panel } from '../../components/Card'
 import { useLoadEstimate } from './LoadTimeCell'
@@ -23,7 +23,7 @@ export function LoadTimePanel({ model }: { model: Model }) {
           <>
             <p data-testid="load-time-sentence">
               {e.coldSeconds === null ? (
-                <span className="text-zinc-500">{describeLoad(e)}.</span>
+                <span className="text-zinc-500">No read bandwidth measured yet for {unmeasured.map((d) => d.name).join(' + ') || 'its disk'}: a warm of a model there measures it, or the read test below ({formatBytes(e.bytes)} to load).</span>
               ) : (
                 <>
                   <span className="font-medium">Cold ≈ {formatSeconds(e.coldSeconds)}</span> from {e.deviceNames.join(' + ')}, <span className="font-medium">now ≈ {formatSeconds(e.nowSeconds)}</span> ({formatBytes(e.toReadBytes)} of {formatBytes(e.bytes)} not in RAM)
@@ -31,9 +31,9 @@ export function LoadTimePanel({ model }: { model: Model }) {
               )}
             </p>
             <ul className="text-xs text-zinc-500">
-              {devices.map((d) => (
+              {devices.filter((d) => d.bytesPerSec !== null || d.kind === 'ram').map((d) => (
                 <li key={d.key}>
-                  {d.name}: {d.kind === 'ram' ? 'RAM' : d.bytesPerSec === null ? 'read bandwidth not measured yet' : `${formatRate(d.bytesPerSec)} (median of ${d.samples.length} measurement${d.samples.length === 1 ? '' : 's'}: ${[...new Set(d.samples.map((s) => s.source))].join(', ')})`}
+                  {d.name}: {d.kind === 'ram' ? 'RAM' : d.bytesPerSec === null ? '' : `${formatRate(d.bytesPerSec)} (median of ${d.samples.length} measurement${d.samples.length === 1 ? '' : 's'}: ${[...new Set(d.samples.map((s) => s.source))].join(', ')})`}
                 </li>
               ))}
             </ul>
