@@ -23,6 +23,9 @@ import { sessionHelper } from './helper-client'
 import { stagingApi } from './api/staging'
 import { createTensorsService } from './services/tensors'
 import { tensorsApi } from './api/tensors'
+import { daemonApi } from './api/daemon'
+import { createNotifyService } from './services/notify'
+import { newHostState, type HostState } from './daemon/host-state'
 
 export interface Backend extends HearthApi {
   readonly ctx: Context
@@ -33,6 +36,13 @@ export interface Backend extends HearthApi {
 
 export interface BackendOptions {
   env?: Env
+  /** Who holds this backend (default: a lone CLI) */
+  host?: HostState
+  /** Pinned models are first checked this long after start() (a start at login waits for the desktop) */
+  keepWarmDelayMs?: number
+  /** How often pins are checked, and the least time between two re-warms of one pin */
+  keepWarmCheckMs?: number
+  keepWarmMinIntervalMs?: number
 }
 
 export async function createBackend(opts: BackendOptions = {}): Promise<Backend> {
@@ -53,11 +63,15 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
     modelResidency: () => residency.ofModels(),
     modelName: (id) => catalog.current().models.find((m) => m.id === id)?.name,
     helper,
+    keepWarmCheckMs: opts.keepWarmCheckMs,
+    keepWarmMinIntervalMs: opts.keepWarmMinIntervalMs,
   })
   const gpu = createGpuService({ hub, catalog })
   const staging = createStagingService({ hub, settings, catalog, jobs, helper, locks: warm })
   const tensors = createTensorsService({ hub, catalog })
-  const ctx: Context = { env, hub, settings, catalog, residency, telemetry, jobs, warm, gpu, staging, tensors }
+  const notify = createNotifyService({ hub, settings, env })
+  const host = opts.host ?? newHostState()
+  const ctx: Context = { env, hub, settings, catalog, residency, telemetry, jobs, warm, gpu, staging, tensors, notify, host }
 
   const impl: Omit<HearthApi, 'subscribe'> = {
     ...catalogApi(ctx),
@@ -67,6 +81,7 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
     ...plannerApi(ctx),
     ...stagingApi(ctx),
     ...tensorsApi(ctx),
+    ...daemonApi(ctx),
   }
 
   const api = {} as Record<string, unknown>
@@ -83,6 +98,7 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
   }
 
   let started = false
+  let keepWarmTimer: NodeJS.Timeout | null = null
   return Object.assign(api as unknown as HearthApi, {
     ctx,
     subscribe: hub.subscribe,
@@ -94,9 +110,14 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
       residency.start()
       telemetry.start()
       gpu.start()
-      warm.start()
+      notify.start()
+      // Keep-warm reads at idle I/O priority; after a start at login it also waits a while.
+      if (opts.keepWarmDelayMs) (keepWarmTimer = setTimeout(() => warm.start(), opts.keepWarmDelayMs)).unref()
+      else warm.start()
     },
     async stop() {
+      if (keepWarmTimer) clearTimeout(keepWarmTimer)
+      notify.stop()
       catalog.stop()
       residency.stop()
       telemetry.stop()

@@ -15,6 +15,8 @@ import type { JobRunner } from './services/jobs'
 import type { WarmService } from './services/warm'
 import type { StagingService } from './services/staging'
 import type { TensorsService } from './services/tensors'
+import type { NotifyService } from './services/notify'
+import type { HostState } from './daemon/host-state'
 
 /** A MODEL|PATH argument resolved to files. */
 export interface ResolvedFile {
@@ -73,4 +75,8 @@ export interface Context {
   staging: StagingService
   /** Tensor maps of GGUF models and the load-order recorder */
   tensors: TensorsService
+  /** Desktop notifications: notify(kind, title, body), per-kind settings, rate-limited */
+  notify: NotifyService
+  /** The process holding this backend (desktop app, daemon, serve, lone CLI) */
+  host: HostState
 }

@@ -7,6 +7,7 @@ import { jobsMethods, type JobsTopics } from './contract/jobs'
 import { stagingMethods, type StagingTopics } from './contract/staging'
 import { plannerMethods, type PlannerTopics } from './contract/planner'
 import { tensorsMethods, type TensorsTopics } from './contract/tensors'
+import { daemonMethods, type DaemonTopics } from './contract/daemon'
 
 export const methods = {
   ...catalogMethods,
@@ -16,15 +17,16 @@ export const methods = {
   ...stagingMethods,
   ...plannerMethods,
   ...tensorsMethods,
+  ...daemonMethods,
 } satisfies Record<string, AnyMethodSpec>
 
 export type Methods = typeof methods
 export type MethodName = keyof Methods
 
-export type Topics = CatalogTopics & ResidencyTopics & TelemetryTopics & JobsTopics & StagingTopics & PlannerTopics & TensorsTopics
+export type Topics = CatalogTopics & ResidencyTopics & TelemetryTopics & JobsTopics & StagingTopics & PlannerTopics & TensorsTopics & DaemonTopics
 export type TopicName = keyof Topics
 /** The topics a transport accepts subscriptions for; checked at runtime on every transport. */
-export const topicNames = ['catalog', 'residency', 'memory', 'jobs', 'gpu', 'staging', 'recordings'] as const satisfies readonly TopicName[]
+export const topicNames = ['catalog', 'residency', 'memory', 'jobs', 'gpu', 'staging', 'recordings', 'notice'] as const satisfies readonly TopicName[]
 
 export type Unsubscribe = () => void
 
@@ -52,4 +54,5 @@ export type * from './contract/jobs'
 export type * from './contract/staging'
 export type * from './contract/planner'
 export type * from './contract/tensors'
+export type * from './contract/daemon'
 export * from './errors'

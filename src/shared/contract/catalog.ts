@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { command, pathString, query, noInput } from './define'
+import type { DesktopSettings } from './daemon'
 
 export const modelSources = [
   'lmstudio',
@@ -100,6 +101,8 @@ export interface Settings {
   hostBandwidth?: { gbps: number; atMs: number; method: string }
   /** Running servers checked against their plans, per "architecture|card": the last checks (used − planned) */
   planChecks?: Record<string, Array<{ atMs: number; diffMiB: number; process: string }>>
+  /** Tray, autostart and notifications (contract/daemon.ts); absent means the defaults */
+  desktop?: DesktopSettings
 }
 
 export const catalogMethods = {
