@@ -69,7 +69,7 @@ export const daemonMethods = {
   desktopSettings: query<DesktopSettings>()(noInput),
   /** Changes some settings; turning autostart on writes ~/.config/autostart/hearth.desktop, off removes it. */
   updateDesktopSettings: command<DesktopSettings>()(
-    desktopSettingsSchema.extend({ notifications: noticeSwitches.partial() }).partial().strict(),
+    desktopSettingsSchema.extend({ notifications: noticeSwitches.partial().strict() }).partial().strict(),
   ),
   /** The most recent notices, newest last (shown and suppressed) */
   notices: query<Notice[]>()(noInput),
