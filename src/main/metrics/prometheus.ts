@@ -55,8 +55,9 @@ export function createMetrics(api: HearthApi, opts: MetricsOptions = {}): Metric
   const memAvailable = g('hearth_memory_available_bytes', 'MemAvailable')
   const pageCache = g('hearth_page_cache_bytes', 'Cached (page cache, including tmpfs)')
   const mlocked = g('hearth_memory_mlocked_bytes', 'Mlocked, all processes')
-  const psiSome = g('hearth_memory_pressure_some_ratio', 'PSI memory "some" avg10 as a ratio 0..1 (absent where PSI is off)')
-  const psiFull = g('hearth_memory_pressure_full_ratio', 'PSI memory "full" avg10 as a ratio 0..1 (absent where PSI is off)')
+  // Labelled by window so that an unknown value is no series at all (an unlabelled gauge reads 0).
+  const psiSome = g('hearth_memory_pressure_some_ratio', 'PSI memory "some" as a ratio 0..1 (absent where PSI is off)', ['window'])
+  const psiFull = g('hearth_memory_pressure_full_ratio', 'PSI memory "full" as a ratio 0..1 (absent where PSI is off)', ['window'])
   const gpuLabels = ['gpu', 'vendor', 'name'] as const
   const gpuTotal = g('hearth_gpu_memory_total_bytes', 'GPU memory', gpuLabels)
   const gpuUsed = g('hearth_gpu_memory_used_bytes', 'GPU memory in use', gpuLabels)
@@ -119,8 +120,8 @@ export function createMetrics(api: HearthApi, opts: MetricsOptions = {}): Metric
     memAvailable.set(mem.memAvailableBytes)
     pageCache.set(mem.cachedBytes)
     mlocked.set(mem.mlockedBytes)
-    if (mem.psiSomeAvg10 !== null) psiSome.set(mem.psiSomeAvg10 / 100)
-    if (mem.psiFullAvg10 !== null) psiFull.set(mem.psiFullAvg10 / 100)
+    if (mem.psiSomeAvg10 !== null) psiSome.labels('10s').set(mem.psiSomeAvg10 / 100)
+    if (mem.psiFullAvg10 !== null) psiFull.labels('10s').set(mem.psiFullAvg10 / 100)
 
     let procs = 0
     for (const d of gpus.gpus) {
