@@ -30,4 +30,5 @@ export const views: ViewRoute[] = [
   ...optionalView('planner', 'PlannerView', 'Planner', true),
   ...optionalView('staging', 'StagingView', 'RAM disk'),
   ...optionalView('jobs', 'JobsView', 'Jobs'),
+  ...optionalView('settings', 'SettingsView', 'Settings'),
 ]
