@@ -1,7 +1,6 @@
 // The systemd units `hearth service install` writes (and the packages ship): a user unit for
 // desktops, a system unit for GPU servers (pins and folders in /etc/hearth/settings.json).
-import type { Env } from '../paths'
-import { homeDir } from '../paths'
+import { xdgConfigHome, type Env } from '../paths'
 import { join } from 'node:path'
 
 export type ServiceScope = 'user' | 'system'
@@ -9,8 +8,7 @@ export type ServiceScope = 'user' | 'system'
 /** Where the unit goes for each scope (the admin's and the user's unit folders, not /usr/lib). */
 export function unitPath(scope: ServiceScope, env: Env): string {
   if (scope === 'system') return '/etc/systemd/system/hearth.service'
-  const base = env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.startsWith('/') ? env.XDG_CONFIG_HOME : join(homeDir(env), '.config')
-  return join(base, 'systemd', 'user', 'hearth.service')
+  return join(xdgConfigHome(env), 'systemd', 'user', 'hearth.service')
 }
 
 /** One ExecStart word, quoted the way systemd.syntax(7) reads it. */

@@ -3,11 +3,10 @@
 // removed when it turns off; never touched otherwise.
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { homeDir, type Env } from '../../paths'
+import { xdgConfigHome, type Env } from '../../paths'
 
 export function autostartFile(env: Env): string {
-  const base = env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.startsWith('/') ? env.XDG_CONFIG_HOME : join(homeDir(env), '.config')
-  return join(base, 'autostart', 'hearth.desktop')
+  return join(xdgConfigHome(env), 'autostart', 'hearth.desktop')
 }
 
 /** One Exec argument, quoted as the Desktop Entry spec asks (then escaped as a string value). */
