@@ -7,7 +7,7 @@ import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import { buildReleaseHelper } from './release-helper.mjs'
+import { buildReleaseHelpers } from './release-helper.mjs'
 
 const root = new URL('..', import.meta.url).pathname
 const electronVersion = JSON.parse(readFileSync(join(root, 'node_modules', 'electron', 'package.json'), 'utf8')).version
@@ -43,7 +43,7 @@ if (!cached) {
   if (why) fail(`the Electron ${electronVersion} runtime for linux-${arch} (${zip})`, electronUrl, why)
 }
 
-buildReleaseHelper()
+buildReleaseHelpers()
 execFileSync('npx', ['electron-vite', 'build'], { cwd: root, stdio: 'inherit' })
 
 const builder = spawn('npx', ['electron-builder', '--linux', '--publish', 'never', ...process.argv.slice(2)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })

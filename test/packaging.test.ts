@@ -9,12 +9,14 @@ import { createRequire } from 'node:module'
 import { lookup } from 'node:dns/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { unitText } from '../src/main/daemon/systemd'
 import { installedHelperPath } from '../src/main/helper-client'
 import { inRoot, listTree, makeScratchRoot } from './support/scratch-root'
 // @ts-expect-error: a plain .mjs build script, shared with `npm run package`
-import { buildReleaseHelper } from '../scripts/release-helper.mjs'
+import { buildReleaseHelpers, installedHelpers as helperNames } from '../scripts/release-helper.mjs'
+
+const installedHelpers = (helperNames as string[]).map((h) => `/usr/libexec/hearth/${h}`)
 
 const root = new URL('..', import.meta.url).pathname
 const require = createRequire(import.meta.url)
@@ -69,7 +71,9 @@ describe('electron-builder config', () => {
 
   it('ships every file the install scripts install, and those files exist', () => {
     const res = new Map(config().extraResources.map((r) => [r.to, r.from]))
-    expect(res.get('helper/hearth-helper')).toBe('build/helper/hearth-helper')
+    expect(res.get('helper')).toBe('build/helper')
+    const helpers = (config().extraResources.find((r) => r.to === 'helper') as { filter: string[] }).filter
+    expect(helpers.sort()).toEqual([...(helperNames as string[])].sort())
     expect(res.get('polkit')).toBe('assets/polkit')
     expect(res.get('systemd')).toBe('assets/linux/systemd')
     expect(res.get('bin/hearth')).toBe('assets/linux/hearth')
@@ -104,14 +108,19 @@ describe('polkit policy', () => {
     expect(spawnSync('xmllint', ['--noout', '--dtdvalid', dtd, broken]).status).not.toBe(0)
   })
 
-  it('every action runs exactly the installed helper and asks an admin every time', () => {
+  it('every action runs a helper the packages install, and asks an admin every time', () => {
+    expect(installedHelpers).toContain(installedHelperPath)
+    const execPaths = new Set<string>()
     for (const p of policies) {
       const xml = readFileSync(join(root, 'assets/polkit', p), 'utf8')
       const actions = [...xml.matchAll(/<action id="([^"]+)">([\s\S]*?)<\/action>/g)]
       expect(actions.length).toBeGreaterThan(0)
       for (const [, id, body] of actions) {
         expect(id).toMatch(/^com\.hearth\./)
-        expect(/<annotate key="org\.freedesktop\.policykit\.exec\.path">([^<]+)<\/annotate>/.exec(body)?.[1], id).toBe(installedHelperPath)
+        const execPath = /<annotate key="org\.freedesktop\.policykit\.exec\.path">([^<]+)<\/annotate>/.exec(body)?.[1]
+        expect(installedHelpers, id).toContain(execPath)
+        expect(execPaths.has(execPath!), `${id}: a second action on the same binary`).toBe(false)
+        execPaths.add(execPath!)
         const d = (k: string) => new RegExp(`<${k}>([^<]+)</${k}>`).exec(body)?.[1]
         expect([d('allow_any'), d('allow_inactive'), d('allow_active')], id).toEqual(['no', 'no', 'auth_admin'])
       }
@@ -140,8 +149,8 @@ describe('maintainer scripts in a scratch root', () => {
     for (const d of ['usr/libexec', 'usr/lib/systemd/system', 'usr/lib/systemd/user', 'usr/share/polkit-1/actions', 'usr/share/applications', 'etc/sysctl.d', 'opt/Hearth/resources/helper', 'opt/Hearth/resources/polkit', 'opt/Hearth/resources/systemd', 'opt/Hearth/resources/bin']) {
       mkdirSync(join(scratch, d), { recursive: true })
     }
-    const helper = buildReleaseHelper(join(tmp, 'helper')) as string
-    copyFileSync(helper, join(scratch, 'opt/Hearth/resources/helper/hearth-helper'))
+    const helpers = buildReleaseHelpers(join(tmp, 'helper')) as string[]
+    for (const h of helpers) copyFileSync(h, join(scratch, 'opt/Hearth/resources/helper', basename(h)))
     for (const p of readdirSync(join(root, 'assets/polkit'))) copyFileSync(join(root, 'assets/polkit', p), join(scratch, 'opt/Hearth/resources/polkit', p))
     for (const u of ['hearth.service', 'hearth-user.service']) copyFileSync(join(root, 'assets/linux/systemd', u), join(scratch, 'opt/Hearth/resources/systemd', u))
     copyFileSync(join(root, 'assets/linux/hearth'), join(scratch, 'opt/Hearth/resources/bin/hearth'))
@@ -151,11 +160,11 @@ describe('maintainer scripts in a scratch root', () => {
     writeFileSync(join(scratch, 'opt/Hearth/chrome-sandbox'), '')
     for (const s of ['after-install.sh', 'after-remove.sh']) copyFileSync(join(root, 'assets/linux', s), join(scratch, s))
     // the helper itself runs in here (for `off`): its libraries too
-    makeScratchRoot(scratch, [], [helper])
+    makeScratchRoot(scratch, [], helpers)
     baseline = listTree(scratch, ['proc', 'run'])
   })
 
-  const installed = ['usr/bin/hearth', 'usr/libexec/hearth/', 'usr/libexec/hearth/hearth-helper', 'usr/lib/systemd/system/hearth.service', 'usr/lib/systemd/user/hearth.service']
+  const installed = ['usr/bin/hearth', 'usr/libexec/hearth/', ...installedHelpers.map((p) => p.slice(1)), 'usr/lib/systemd/system/hearth.service', 'usr/lib/systemd/user/hearth.service']
 
   it('install puts the helper root-owned at its polkit path, the policy, the units and `hearth` on PATH', () => {
     const r = inRoot(scratch, ['/bin/sh', '/after-install.sh', 'configure'])
@@ -163,8 +172,10 @@ describe('maintainer scripts in a scratch root', () => {
     const after = listTree(scratch, ['proc', 'run'])
     const policies = readdirSync(join(root, 'assets/polkit')).map((p) => `usr/share/polkit-1/actions/${p}`)
     expect(after.filter((p) => !baseline.includes(p)).sort()).toEqual([...installed, ...policies].sort())
-    const helper = statSync(join(scratch, 'usr/libexec/hearth/hearth-helper'))
-    expect([helper.uid, helper.gid, helper.mode & 0o7777]).toEqual([0, 0, 0o755])
+    for (const h of installedHelpers) {
+      const st = statSync(join(scratch, h))
+      expect([st.uid, st.gid, st.mode & 0o7777], h).toEqual([0, 0, 0o755])
+    }
     for (const p of policies) expect(statSync(join(scratch, p)).mode & 0o777).toBe(0o644)
     expect(readFileSync(join(scratch, 'usr/lib/systemd/system/hearth.service'), 'utf8')).toMatch(/^ExecStart=\/usr\/bin\/hearth daemon --autostart$/m)
   })
@@ -225,8 +236,8 @@ describe('maintainer scripts in a scratch root', () => {
 })
 
 describe('the helper release build', () => {
-  it('is hardened, and Debian’s hardening-check says so', () => {
-    const bin = buildReleaseHelper(join(tmp, 'hardened')) as string
+  it.each(helperNames as string[])('%s is hardened, and Debian’s hardening-check says so', (name) => {
+    const bin = (buildReleaseHelpers(join(tmp, 'hardened')) as string[])[(helperNames as string[]).indexOf(name)]
     const r = spawnSync('hardening-check', ['--nocfprotection', bin], { encoding: 'utf8' })
     expect(r.error, 'hardening-check is missing: .ci/run installs it from devscripts').toBeUndefined()
     expect(r.status, r.stdout).toBe(0)
@@ -245,7 +256,8 @@ describe('the helper release build', () => {
 
   it('and a build without the hardening fails the same check (so it means something)', () => {
     const plain = join(tmp, 'plain-helper')
-    execFileSync('gcc', ['-O2', '-no-pie', '-fno-stack-protector', '-o', plain, ...['helper.c', 'protocol.c', 'stage.c', 'sysctl.c'].map((f) => join(root, 'src/helper', f))])
+    const sources = /^SRC = (.+)$/m.exec(readFileSync(join(root, 'src/helper/Makefile'), 'utf8'))![1].trim().split(/\s+/)
+    execFileSync('gcc', ['-O2', '-no-pie', '-fno-stack-protector', '-o', plain, ...sources.map((f) => join(root, 'src/helper', f))])
     expect(spawnSync('hardening-check', ['--nocfprotection', plain]).status).not.toBe(0)
   })
 })

@@ -2,8 +2,8 @@
 # Runs as root after the .deb (postinst) or .rpm (%post) unpacked /opt/Hearth. Puts in place what
 # must live outside it, where polkit, systemd and the shell look; after-remove.sh removes exactly
 # these. electron-builder reads this file as a template: no dollar-brace names of letters here.
-#   /usr/libexec/hearth/hearth-helper         root-owned: the only binary the polkit policy lets
-#                                              pkexec run (its exec.path)
+#   /usr/libexec/hearth/hearth-helper         root-owned: the binaries the polkit policy's actions
+#   /usr/libexec/hearth/hearth-helper-admin   let pkexec run (their exec.path), src/helper/README.md
 #   /usr/share/polkit-1/actions/*.policy       every policy in resources/polkit (src/helper/README.md)
 #   /usr/lib/systemd/{system,user}/hearth.service   the daemon's units, where systemd's folders exist
 #   /usr/bin/hearth                            the launcher (assets/linux/hearth)
@@ -11,7 +11,9 @@ set -e
 res=/opt/Hearth/resources
 
 install -d -m 0755 -o root -g root /usr/libexec/hearth
-install -m 0755 -o root -g root "$res/helper/hearth-helper" /usr/libexec/hearth/hearth-helper
+for h in hearth-helper hearth-helper-admin; do
+  install -m 0755 -o root -g root "$res/helper/$h" "/usr/libexec/hearth/$h"
+done
 
 if [ -d /usr/share/polkit-1/actions ]; then
   for p in "$res"/polkit/*.policy; do

@@ -21,7 +21,7 @@ if [ -x /usr/libexec/hearth/hearth-helper ]; then
     echo 'hearth: could not undo RAM-disk stages; they end at the next reboot' >&2
 fi
 
-rm -f /usr/libexec/hearth/hearth-helper
+rm -f /usr/libexec/hearth/hearth-helper /usr/libexec/hearth/hearth-helper-admin
 rmdir /usr/libexec/hearth 2>/dev/null || true
 rm -f /usr/share/polkit-1/actions/com.hearth.*.policy
 rm -f /usr/lib/systemd/system/hearth.service /usr/lib/systemd/user/hearth.service
