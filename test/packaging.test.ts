@@ -31,7 +31,7 @@ interface BuilderConfig {
   linux: { target: string[]; icon: string; executableName: string }
   deb: { afterInstall: string; afterRemove: string; depends: string[] }
   rpm: { afterInstall: string; afterRemove: string }
-  extraResources: { from: string; to: string }[]
+  extraResources: { from: string; to: string; filter?: string[] }[]
   electronFuses: Record<string, boolean>
   npmRebuild: boolean
 }
@@ -72,7 +72,7 @@ describe('electron-builder config', () => {
   it('ships every file the install scripts install, and those files exist', () => {
     const res = new Map(config().extraResources.map((r) => [r.to, r.from]))
     expect(res.get('helper')).toBe('build/helper')
-    const helpers = (config().extraResources.find((r) => r.to === 'helper') as { filter: string[] }).filter
+    const helpers = config().extraResources.find((r) => r.to === 'helper')!.filter!
     expect(helpers.sort()).toEqual([...(helperNames as string[])].sort())
     expect(res.get('polkit')).toBe('assets/polkit')
     expect(res.get('systemd')).toBe('assets/linux/systemd')
