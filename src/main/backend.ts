@@ -25,6 +25,9 @@ import { createTensorsService } from './services/tensors'
 import { tensorsApi } from './api/tensors'
 import { createDoctorService } from './services/doctor'
 import { doctorApi } from './api/doctor'
+import { daemonApi } from './api/daemon'
+import { createNotifyService } from './services/notify'
+import { newHostState, type HostState } from './daemon/host-state'
 
 export interface Backend extends HearthApi {
   readonly ctx: Context
@@ -35,6 +38,13 @@ export interface Backend extends HearthApi {
 
 export interface BackendOptions {
   env?: Env
+  /** Who holds this backend (default: a lone CLI) */
+  host?: HostState
+  /** Pinned models are first checked this long after start() (a start at login waits for the desktop) */
+  keepWarmDelayMs?: number
+  /** How often pins are checked, and the least time between two re-warms of one pin */
+  keepWarmCheckMs?: number
+  keepWarmMinIntervalMs?: number
 }
 
 export async function createBackend(opts: BackendOptions = {}): Promise<Backend> {
@@ -55,6 +65,8 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
     modelResidency: () => residency.ofModels(),
     modelName: (id) => catalog.current().models.find((m) => m.id === id)?.name,
     helper,
+    keepWarmCheckMs: opts.keepWarmCheckMs,
+    keepWarmMinIntervalMs: opts.keepWarmMinIntervalMs,
   })
   const gpu = createGpuService({ hub, catalog })
   const staging = createStagingService({ hub, settings, catalog, jobs, helper, locks: warm })
@@ -70,7 +82,9 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
     privilege: () => staging.privilege(),
     inotifyStatus: () => staging.inotifyStatus(),
   })
-  const ctx: Context = { env, hub, settings, catalog, residency, telemetry, jobs, warm, gpu, staging, tensors, doctor }
+  const notify = createNotifyService({ hub, settings, env })
+  const host = opts.host ?? newHostState()
+  const ctx: Context = { env, hub, settings, catalog, residency, telemetry, jobs, warm, gpu, staging, tensors, doctor, notify, host }
 
   const impl: Omit<HearthApi, 'subscribe'> = {
     ...catalogApi(ctx),
@@ -81,6 +95,7 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
     ...stagingApi(ctx),
     ...tensorsApi(ctx),
     ...doctorApi(ctx),
+    ...daemonApi(ctx),
   }
 
   const api = {} as Record<string, unknown>
@@ -97,6 +112,7 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
   }
 
   let started = false
+  let keepWarmTimer: NodeJS.Timeout | null = null
   return Object.assign(api as unknown as HearthApi, {
     ctx,
     subscribe: hub.subscribe,
@@ -108,10 +124,15 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
       residency.start()
       telemetry.start()
       gpu.start()
-      warm.start()
+      notify.start()
+      // Keep-warm reads at idle I/O priority; after a start at login it also waits a while.
+      if (opts.keepWarmDelayMs) (keepWarmTimer = setTimeout(() => warm.start(), opts.keepWarmDelayMs)).unref()
+      else warm.start()
       doctor.start()
     },
     async stop() {
+      if (keepWarmTimer) clearTimeout(keepWarmTimer)
+      notify.stop()
       catalog.stop()
       residency.stop()
       telemetry.stop()

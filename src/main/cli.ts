@@ -2,7 +2,9 @@
 // Start-up time is part of every command's time (a warm must finish within 5% of cat's), so
 // nothing heavy is imported here: the backend loads on first use, the server only for serve.
 import { HearthError } from '../shared/errors'
+import { hearthVersion } from './version'
 import type { Backend } from './backend'
+import type { CliBackend } from './daemon/attach'
 import { UsageError, type CliCommand, type CliIo } from './cli/command'
 import { modelsCommand } from './cli/models'
 import { statusCommand } from './cli/status'
@@ -13,6 +15,8 @@ import { stageCommand, unstageCommand, offCommand, sysctlCommand } from './cli/s
 import { tensorsCommand } from './cli/tensors'
 import { recordCommand } from './cli/record'
 import { doctorCommand } from './cli/doctor'
+import { daemonCommand } from './cli/daemon'
+import { serviceCommand } from './cli/service'
 
 // One line per command; each lives in src/main/cli/<name>.ts.
 const commands: CliCommand[] = [
@@ -33,6 +37,8 @@ const commands: CliCommand[] = [
   tensorsCommand,
   recordCommand,
   doctorCommand,
+  daemonCommand,
+  serviceCommand,
 ]
 
 function help(): string {
@@ -57,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
     return name ? 0 : 2
   }
   if (name === '--version' || name === 'version') {
-    process.stdout.write('hearth 0.1.0\n')
+    process.stdout.write(`hearth ${hearthVersion}\n`)
     return 0
   }
   const cmd = commands.find((c) => c.name === name)
@@ -78,17 +84,21 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGTERM', stop)
 
   let backend: Promise<Backend> | undefined
+  let attached: Promise<CliBackend> | undefined
   const io: CliIo = {
     out: (t) => process.stdout.write(t.endsWith('\n') ? t : t + '\n'),
     err: (t) => process.stderr.write(t.endsWith('\n') ? t : t + '\n'),
     isTTY: Boolean(process.stdout.isTTY),
     columns: process.stdout.columns || 100,
-    backend: () => (backend ??= import('./backend').then((m) => m.createBackend())),
+    localBackend: () => (backend ??= import('./backend').then((m) => m.createBackend())),
+    // This user's daemon when one runs (its jobs and pins), else a backend of our own.
+    backend: () => (attached ??= import('./daemon/attach').then((m) => m.cliBackend(process.env, io.localBackend))),
     interrupted,
     signal: abort.signal,
   }
   try {
     const code = await cmd.run(rest, io)
+    if (attached) await (await attached).stop()
     if (backend) await (await backend).stop()
     return code
   } catch (err) {

@@ -16,6 +16,8 @@ import type { WarmService } from './services/warm'
 import type { StagingService } from './services/staging'
 import type { TensorsService } from './services/tensors'
 import type { DoctorService } from './services/doctor'
+import type { NotifyService } from './services/notify'
+import type { HostState } from './daemon/host-state'
 
 /** A MODEL|PATH argument resolved to files. */
 export interface ResolvedFile {
@@ -76,4 +78,8 @@ export interface Context {
   tensors: TensorsService
   /** Checks of why models do not stay hot, load-time estimates, FS-Cache; publishes 'doctor' */
   doctor: DoctorService
+  /** Desktop notifications: notify(kind, title, body), per-kind settings, rate-limited */
+  notify: NotifyService
+  /** The process holding this backend (desktop app, daemon, serve, lone CLI) */
+  host: HostState
 }

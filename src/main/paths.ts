@@ -10,7 +10,11 @@ export function homeDir(env: Env = process.env): string {
   return env.HOME && env.HOME.length > 0 ? env.HOME : homedir()
 }
 
+/** $XDG_CONFIG_HOME, or ~/.config (where autostart entries and user units live too) */
+export function xdgConfigHome(env: Env = process.env): string {
+  return env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.startsWith('/') ? env.XDG_CONFIG_HOME : join(homeDir(env), '.config')
+}
+
 export function configDir(env: Env = process.env): string {
-  const base = env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.startsWith('/') ? env.XDG_CONFIG_HOME : join(homeDir(env), '.config')
-  return join(base, 'hearth')
+  return join(xdgConfigHome(env), 'hearth')
 }

@@ -4,6 +4,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
 import type { Settings } from '../shared/api'
+import { desktopSettingsFrom } from '../shared/contract/daemon'
 import { configDir, type Env } from './paths'
 
 export const defaultSettings: Settings = {
@@ -33,6 +34,7 @@ const settingsSchema = z.object({
     )
     .optional()
     .catch(undefined),
+  desktop: z.unknown().optional().transform((v) => (v === undefined ? undefined : desktopSettingsFrom(v))),
 })
 
 export interface SettingsStore {

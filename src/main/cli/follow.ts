@@ -1,14 +1,16 @@
 // Following jobs from the command line: a redrawn progress line per job on a terminal, one
 // JSON object per update with --json, the final notes otherwise. Ctrl-C cancels them.
-import type { Job } from '../../shared/api'
-import type { Backend } from '../backend'
+import type { HearthApi, Job } from '../../shared/api'
 import type { CliIo } from './command'
 import { progressLine } from './output'
 
 const ended = (j: Job) => j.status === 'done' || j.status === 'failed' || j.status === 'cancelled'
 
-/** Shows progress of the given jobs until all end; resolves them. Ctrl-C cancels them. */
-export async function follow(backend: Backend, started: Job[], io: CliIo, json: boolean): Promise<Job[]> {
+/**
+ * Shows progress of the given jobs until all end; resolves them. Ctrl-C cancels them. Works the
+ * same on a backend of our own and on the daemon's (only the contract: events and queries).
+ */
+export async function follow(backend: HearthApi, started: Job[], io: CliIo, json: boolean): Promise<Job[]> {
   const ids = new Set(started.map((j) => j.id))
   const last = new Map(started.map((j) => [j.id, j]))
   let drawn = false
@@ -18,22 +20,31 @@ export async function follow(backend: Backend, started: Job[], io: CliIo, json: 
     process.stdout.write((drawn ? `\x1b[${lines.length}A` : '') + lines.map((l) => `\r\x1b[2K${l}\n`).join(''))
     drawn = true
   }
-  const off = backend.subscribe('jobs', (j) => {
-    if (!ids.has(j.id)) return
+  let settle = () => {}
+  const allEnded = new Promise<void>((ok) => (settle = ok))
+  const check = () => {
+    if ([...last.values()].every(ended)) settle()
+  }
+  const update = (j: Job) => {
+    if (!ids.has(j.id) || ended(last.get(j.id)!)) return
     last.set(j.id, j)
     if (json) io.out(JSON.stringify(j))
     draw()
-  })
+    check()
+  }
+  const off = backend.subscribe('jobs', update)
   const onInterrupt = () => {
-    for (const id of ids) backend.ctx.jobs.cancel(id)
+    for (const id of ids) void backend.cancelJob({ id }).catch(() => {})
   }
   io.signal.addEventListener('abort', onInterrupt, { once: true })
   try {
     draw()
-    const finals = await Promise.all(started.map((j) => (ended(j) ? j : backend.ctx.jobs.wait(j.id))))
-    for (const j of finals) last.set(j.id, j)
+    // A job may have ended before the subscription existed: ask once where each one stands.
+    for (const j of await backend.jobs()) if (ended(j)) update(j)
+    check()
+    await allEnded
     draw()
-    return finals
+    return started.map((j) => last.get(j.id)!)
   } finally {
     off()
     io.signal.removeEventListener('abort', onInterrupt)

@@ -92,7 +92,7 @@ export const recordCommand: CliCommand = {
     const lines: RecordingLine[] = []
     let end: RecordingEnd
     try {
-      const backend = await io.backend()
+      const backend = await io.localBackend() // the recorder streams to this process: never the daemon's
       const onLine = (l: RecordingLine) => {
         lines.push(l)
         writeSync(fd, recordingLine(l) + '\n')

@@ -1,14 +1,13 @@
 // `hearth stage`, `unstage`, `off` and `sysctl inotify`: RAM-disk staging and the inotify fix,
 // through the privileged helper (run `sudo hearth …`, or pkexec asks once per session).
 import { parseArgs } from 'node:util'
-import type { Job } from '../../shared/api'
+import type { HearthApi, Job } from '../../shared/api'
 import { formatBytes } from '../../shared/format'
-import type { Backend } from '../backend'
 import { UsageError, type CliCommand, type CliIo } from './command'
 import { table } from './output'
 import { follow, report } from './follow'
 
-async function followOne(backend: Backend, job: Job, io: CliIo, json: boolean): Promise<number> {
+async function followOne(backend: HearthApi, job: Job, io: CliIo, json: boolean): Promise<number> {
   return report(await follow(backend, [job], io, json), io, json)
 }
 

@@ -2,8 +2,8 @@
 // redrawn line on a terminal, one JSON object per update with --json, and the final notes
 // otherwise.
 import { parseArgs } from 'node:util'
+import type { HearthApi } from '../../shared/api'
 import { formatBytes, formatPercent } from '../../shared/format'
-import type { Backend } from '../backend'
 import { UsageError, type CliCommand, type CliIo } from './command'
 import { table } from './output'
 import { follow, report } from './follow'
@@ -55,11 +55,13 @@ export const lockCommand: CliCommand = {
     if (code !== 0) return code
     if (!values.json) io.err('holding the lock; press Ctrl-C to unlock and exit')
     await io.interrupted
+    // Attached to the daemon, the lock lives there: let it go as this command promised.
+    if (backend.attachedTo) await backend.unlock({ targets: positionals }).catch(() => {})
     return 0
   },
 }
 
-async function printPins(backend: Backend, io: CliIo): Promise<number> {
+async function printPins(backend: HearthApi, io: CliIo): Promise<number> {
   const pins = await backend.pins()
   if (pins.length === 0) io.out('no pinned models')
   else
@@ -105,13 +107,13 @@ export const unpinCommand: CliCommand = {
 
 export const jobsCommand: CliCommand = {
   name: 'jobs',
-  summary: 'list the jobs of this process (the app and `hearth serve` show their own)',
+  summary: "list the jobs of this user's Hearth daemon (or of this process when none runs)",
   usage: 'hearth jobs [--json]',
   async run(argv, io) {
     const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' } } })
     const jobs = await (await io.backend()).jobs()
     if (values.json) io.out(JSON.stringify(jobs))
-    else if (jobs.length === 0) io.out('no jobs (jobs live in the process that runs them: see the app or `hearth serve`)')
+    else if (jobs.length === 0) io.out('no jobs')
     else io.out(table([['ID', 'KIND', 'STATUS', 'MODEL', 'NOTE'], ...jobs.map((j) => [j.id, j.kind, j.status, j.label, j.note ?? j.error?.message ?? ''])]))
     return 0
   },

@@ -1,28 +1,42 @@
-// The desktop shell: one window, the tray, and the IPC glue. Thin on purpose — everything it
-// shows comes from the same backend and contract as `hearth serve` and the CLI.
-import { app, BrowserWindow, ipcMain, Menu, Tray, nativeImage, shell } from 'electron'
+// The desktop shell: one window, the tray, notifications and the IPC glue. Thin on purpose —
+// everything it shows comes from this user's one backend (its own, which others then attach
+// to, or the running daemon's) through the same contract as `hearth serve` and the CLI.
+import { app, BrowserWindow, ipcMain, Notification, session as electronSession, shell, Tray, nativeImage } from 'electron'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { createBackend, type Backend } from '../backend'
+import type { DesktopSettings, HearthApi } from '../../shared/api'
+import { defaultDesktopSettings, desktopSettingsFrom } from '../../shared/contract/daemon'
+import { openSettings } from '../settings'
+import { openSession, type Session } from '../daemon/session'
+import { loginCommand } from '../services/desktop/launcher'
 import { createIpcServer, ipcChannels, type IpcSender } from '../transport/ipc'
-import { trayTemplate } from './tray'
+import { denyAllPermissions, isExternalLink, isRendererPage, rendererUrlFor } from './security'
+import { driveTray, trayIconPath } from './tray'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const rendererUrl = process.env.ELECTRON_RENDERER_URL ?? pathToFileURL(join(here, '../renderer/index.html')).href
+// ELECTRON_RENDERER_URL only in `electron-vite dev` builds (import.meta.env.DEV is false in a release).
+const rendererUrl = rendererUrlFor({
+  devBuild: import.meta.env.DEV && !app.isPackaged,
+  env: process.env,
+  indexFileUrl: pathToFileURL(join(here, '../renderer/index.html')).href,
+})
 const preloadPath = join(here, '../preload/index.cjs')
-const iconPath = join(here, '../../assets/icons/hearth.png')
+const assetsDir = app.isPackaged ? join(process.resourcesPath, 'icons') : join(here, '../../assets/icons')
+const iconPath = join(assetsDir, 'hearth.png')
+const trayIconDir = join(assetsDir, 'tray')
+/** Started at login (the autostart entry adds --autostart; with "start in tray" also --hidden) */
+const atLogin = process.argv.includes('--autostart')
+const startHidden = process.argv.includes('--hidden')
 
 let win: BrowserWindow | null = null
 let tray: Tray | null = null
-let backend: Backend | null = null
-
-function isOurPage(url: string | undefined): boolean {
-  if (!url) return false
-  if (process.env.ELECTRON_RENDERER_URL) return url.startsWith(process.env.ELECTRON_RENDERER_URL)
-  return url.split(/[?#]/)[0] === rendererUrl
-}
+let session: Session | null = null
+let feed: ReturnType<typeof driveTray> | null = null
+let desktop: DesktopSettings = defaultDesktopSettings
+let quitting = false
 
 function showWindow(): void {
+  feed?.acknowledge()
   if (win && !win.isDestroyed()) {
     win.show()
     win.focus()
@@ -31,8 +45,8 @@ function showWindow(): void {
   win = new BrowserWindow({
     width: 1280,
     height: 820,
-    minWidth: 900,
-    minHeight: 600,
+    minWidth: 720,
+    minHeight: 560,
     title: 'Hearth',
     icon: iconPath,
     backgroundColor: '#0f1115',
@@ -45,20 +59,55 @@ function showWindow(): void {
       spellcheck: false,
     },
   })
-  // No navigation away from the app, no new windows; web links open in the real browser.
+  // No navigation away from the app, no new windows; https links open in the real browser.
   win.webContents.on('will-navigate', (e, url) => {
-    if (!isOurPage(url)) e.preventDefault()
+    if (!isRendererPage(url, rendererUrl)) e.preventDefault()
   })
   win.webContents.setWindowOpenHandler(({ url }) => {
-    if (/^https:\/\//.test(url)) void shell.openExternal(url)
+    if (isExternalLink(url)) void shell.openExternal(url)
     return { action: 'deny' }
+  })
+  // Closing the window keeps Hearth in the tray (a setting, on by default): pins stay warm.
+  win.on('close', (e) => {
+    if (!quitting && desktop.trayOnClose && tray) {
+      e.preventDefault()
+      win?.hide()
+    } else if (!quitting) app.quit()
   })
   void win.loadURL(rendererUrl)
 }
 
+/** The contract for the window: the session's, with desktop settings mirrored for the close handler. */
+function windowApi(api: HearthApi): HearthApi {
+  return {
+    ...api,
+    updateDesktopSettings: async (patch) => (desktop = await api.updateDesktopSettings(patch)),
+  }
+}
+
+/** What the autostart entry runs: the installed launcher or AppImage, else this Electron build. */
+function desktopLoginCommand(startInTray: boolean): string[] {
+  if (process.env.HEARTH_LAUNCHER || process.env.APPIMAGE) return loginCommand(process.env, startInTray)
+  const self = app.isPackaged ? [process.execPath] : [process.execPath, app.getAppPath()]
+  return [...self, '--autostart', ...(startInTray ? ['--hidden'] : [])]
+}
+
 async function startApp(): Promise<void> {
-  backend = await createBackend()
-  const server = createIpcServer(backend, (sender, frameUrl) => win !== null && !win.isDestroyed() && sender.id === win.webContents.id && isOurPage(frameUrl))
+  denyAllPermissions(electronSession.defaultSession)
+  const stored = desktopSettingsFrom((await openSettings(process.env)).get().desktop)
+  const s = await openSession({
+    env: process.env,
+    host: 'desktop',
+    // At login, pinned models are warmed after a delay (and at idle I/O priority), not while the
+    // desktop itself is starting.
+    backendOptions: { keepWarmDelayMs: atLogin ? stored.warmDelaySeconds * 1000 : 0 },
+    hostState: { loginCommand: desktopLoginCommand },
+    log: (l) => console.error(`hearth: ${l}`),
+  })
+  session = s
+  desktop = await s.api.desktopSettings().catch(() => stored)
+  const api = windowApi(s.api)
+  const server = createIpcServer(api, (sender, frameUrl) => win !== null && !win.isDestroyed() && sender.id === win.webContents.id && isRendererPage(frameUrl, rendererUrl))
   ipcMain.on(ipcChannels.toMain, (event, msg) => {
     const wc = event.sender
     const sender: IpcSender = {
@@ -70,20 +119,21 @@ async function startApp(): Promise<void> {
     }
     server.handle(sender, event.senderFrame?.url, msg)
   })
-  showWindow()
-  await backend.start()
+  if (!startHidden) showWindow()
 
-  tray = new Tray(nativeImage.createFromPath(iconPath))
+  tray = new Tray(nativeImage.createFromPath(trayIconPath(trayIconDir, 'idle', true)))
   tray.setToolTip('Hearth')
-  const refreshTray = async () => {
-    if (!backend || !tray) return
-    const template = await trayTemplate(backend, { open: showWindow, quit: () => app.quit() })
-    tray.setContextMenu(Menu.buildFromTemplate(template))
-  }
-  await refreshTray()
-  backend.subscribe('residency', () => void refreshTray())
-  backend.subscribe('catalog', () => void refreshTray())
   tray.on('click', showWindow)
+  feed = driveTray(tray, s.api, trayIconDir, { open: showWindow, quit: () => app.quit() })
+
+  // Notices (long jobs, re-warmed pins, the doctor's findings) as desktop notifications; while
+  // the app listens, the daemon does not also call notify-send.
+  s.api.subscribe('notice', (n) => {
+    if (!Notification.isSupported()) return
+    const note = new Notification({ title: n.title, body: n.body, icon: iconPath, silent: n.kind !== 'jobFailed' && n.kind !== 'doctor' })
+    note.on('click', showWindow)
+    note.show()
+  })
 }
 
 if (!app.requestSingleInstanceLock()) {
@@ -93,6 +143,10 @@ if (!app.requestSingleInstanceLock()) {
   app.on('window-all-closed', () => {
     // Stay in the tray: keep-warm and locks keep working with no window open.
   })
-  app.on('before-quit', () => void backend?.stop())
+  app.on('before-quit', () => {
+    quitting = true
+    feed?.stop()
+    void session?.close()
+  })
   void app.whenReady().then(startApp)
 }

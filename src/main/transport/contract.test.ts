@@ -1,8 +1,10 @@
-// One contract suite, run through every transport: direct calls (the CLI), WebSocket (serve) and
-// IPC (the desktop window, through the same server code Electron's glue feeds). Electron itself
-// cannot start here; its IPC adapter is a few lines in src/main/electron/app.ts.
+// One contract suite, run through every transport: direct calls (the CLI), WebSocket (serve), IPC
+// (the desktop window, through the same server code Electron's glue feeds) and the daemon's UNIX
+// socket. Electron itself cannot start here; its IPC adapter is a few lines in src/main/electron/app.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request as httpRequest } from 'node:http'
@@ -12,11 +14,15 @@ import { createRpcClient, type ServerMessage } from '../../shared/rpc'
 import { createBackend, type Backend } from '../backend'
 import { startServe, type RunningServer } from '../serve'
 import { createIpcServer } from './ipc'
+import { connectUnix, listenUnix, type UnixClient, type UnixServer } from './unix-socket'
 
+const execFileAsync = promisify(execFile)
 let home: string
 let backend: Backend
 let server: RunningServer
+let unix: UnixServer
 const sockets: WebSocket[] = []
+const unixClients: UnixClient[] = []
 
 beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), 'hearth-contract-'))
@@ -24,10 +30,13 @@ beforeAll(async () => {
   backend = await createBackend({ env: { HOME: home, XDG_CONFIG_HOME: join(home, '.config'), HEARTH_OLLAMA_SYSTEM_DIR: join(home, 'no-system-ollama') } })
   await backend.start()
   server = await startServe({ api: backend, port: 0, rendererDir: join(home, 'no-ui') })
+  unix = await listenUnix({ api: backend, path: join(home, 'daemon.sock'), uid: process.getuid!() })
 })
 
 afterAll(async () => {
   for (const s of sockets) s.terminate()
+  for (const c of unixClients) c.close()
+  await unix?.close()
   await server?.close()
   await backend?.stop()
   rmSync(home, { recursive: true, force: true })
@@ -59,10 +68,17 @@ function ipcClient(): HearthApi {
   return client.api
 }
 
+async function unixClient(): Promise<HearthApi> {
+  const c = await connectUnix(unix.path)
+  unixClients.push(c)
+  return c.api
+}
+
 const transports: [string, () => Promise<HearthApi> | HearthApi][] = [
   ['direct', () => backend],
   ['websocket', wsClient],
   ['ipc', ipcClient],
+  ['unix socket', unixClient],
 ]
 
 describe.each(transports)('contract through %s', (_name, make) => {
@@ -165,5 +181,43 @@ describe('message transports refuse what is not the contract', () => {
     const ok = await fetch(`http://127.0.0.1:${server.port}/`)
     expect(ok.status).toBe(503) // no UI built into this temp dir: says how to build it
     expect(await ok.text()).toMatch(/npm run build/)
+  })
+})
+
+describe('the daemon socket admits only its own user', () => {
+  it('is 0600 and answers nothing but the contract', async () => {
+    expect(statSync(unix.path).mode & 0o777).toBe(0o600)
+    const c = await connectUnix(unix.path)
+    unixClients.push(c)
+    await expect((c.api as unknown as Record<string, (i: unknown) => Promise<unknown>>).catalog({ extra: 1 })).rejects.toMatchObject({ code: 'BAD_INPUT' })
+  })
+
+  it('refuses a peer of another uid even when the file would let it connect (SO_PEERCRED)', async () => {
+    // Opened up on purpose: the peer check must stand on its own.
+    chmodSync(unix.path, 0o666)
+    chmodSync(home, 0o755)
+    try {
+      // Reports whether it connected and what came back before the server hung up.
+      const script = `const s=require('net').createConnection(${JSON.stringify(unix.path)});let connected=false,got='';s.on('connect',()=>{connected=true;s.write(JSON.stringify({t:'call',id:1,method:'catalog'})+'\\n')});s.on('data',d=>got+=d);s.on('error',()=>{});s.on('close',()=>process.stdout.write(JSON.stringify({connected,got})))`
+      // Asynchronously: this process is the server and must keep accepting meanwhile.
+      const { stdout } = await execFileAsync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script], { encoding: 'utf8', timeout: 20_000 })
+      expect(JSON.parse(stdout)).toEqual({ connected: true, got: '' }) // let in by the file mode, then dropped without a word
+      // and the same call from our own uid is answered
+      const c = await connectUnix(unix.path)
+      unixClients.push(c)
+      expect((await c.api.catalog()).roots.length).toBeGreaterThan(0)
+    } finally {
+      chmodSync(unix.path, 0o600)
+      chmodSync(home, 0o700)
+    }
+  })
+
+  it('a client sees calls fail with UNAVAILABLE when the daemon goes away', async () => {
+    const path = join(home, 'short.sock')
+    const s = await listenUnix({ api: backend, path, uid: process.getuid!() })
+    const c = await connectUnix(path)
+    await s.close()
+    await c.closed
+    await expect(c.api.catalog()).rejects.toMatchObject({ code: 'UNAVAILABLE' })
   })
 })

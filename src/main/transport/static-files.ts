@@ -16,9 +16,18 @@ const types: Record<string, string> = {
   '.map': 'application/json',
 }
 
+/**
+ * The page's policy. The only connection it may open is this server's own WebSocket, at the
+ * Host the request came in on (already checked against the allowed hosts); wss for a TLS proxy.
+ */
+export function contentSecurityPolicy(host: string): string {
+  const connect = /^[a-z0-9.\-:[\]]+$/i.test(host) ? `ws://${host}/ws wss://${host}/ws` : "'none'"
+  return `default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src ${connect}; object-src 'none'; base-uri 'none'; frame-ancestors 'none'`
+}
+
+/** Headers on every answer (errors, metrics); pages add contentSecurityPolicy(host). */
 export const securityHeaders: Record<string, string> = {
-  'Content-Security-Policy':
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+  'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',
   'Cross-Origin-Opener-Policy': 'same-origin',
@@ -26,7 +35,7 @@ export const securityHeaders: Record<string, string> = {
 }
 
 export async function serveStatic(root: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const headers = { ...securityHeaders }
+  const headers = { ...securityHeaders, 'Content-Security-Policy': contentSecurityPolicy(req.headers.host ?? '') }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { ...headers, Allow: 'GET, HEAD' }).end()
     return

@@ -3,6 +3,8 @@
 // (DNS rebinding via the Host header, cross-site pages via Origin) and against floods.
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, Server } from 'node:http'
+import { isIP } from 'node:net'
+import { networkInterfaces } from 'node:os'
 import { WebSocketServer, type WebSocket } from 'ws'
 import type { HearthApi } from '../../shared/api'
 import { maxClientMessageBytes, serveConnection, type ServerMessage } from '../../shared/rpc'
@@ -18,13 +20,44 @@ export function tokenMatches(given: string | null | undefined, token: string): b
   return a.length === b.length && timingSafeEqual(a, b)
 }
 
-/** Host header values this server answers to: its loopback names and the bound address. */
-export function allowedHosts(boundHost: string, port: number): Set<string> {
-  const names = new Set(['127.0.0.1', 'localhost', '[::1]'])
-  names.add(boundHost.includes(':') && !boundHost.startsWith('[') ? `[${boundHost}]` : boundHost)
+/** An address as it appears in a Host header: IPv6 in brackets, lower case. */
+function hostForm(address: string): string {
+  const a = address.toLowerCase()
+  return a.includes(':') && !a.startsWith('[') ? `[${a}]` : a
+}
+
+/** Binding to every address (0.0.0.0, ::) means the browser names any of this machine's own. */
+export function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '[::]'
+}
+
+/** This machine's interface addresses, read at each request so a new DHCP lease keeps working. */
+function ownAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flatMap((list) => list ?? [])
+    .map((i) => (i.family === 'IPv6' && i.scopeid ? `${i.address}%${i.scopeid}` : i.address))
+    .filter((a) => !a.includes('%')) // link-local with a zone: browsers do not put those in Host
+}
+
+/**
+ * Host header values this server answers to: its loopback names, the bound address (with a
+ * wildcard bind: every address of this machine, which is what a browser on the network puts in
+ * Host) and the names the user listed with --allow-host. Anything else is a rebinding attempt.
+ */
+export function allowedHosts(boundHost: string, port: number, extraNames: readonly string[] = []): Set<string> {
+  const names = new Set(['127.0.0.1', 'localhost', '[::1]', hostForm(boundHost)])
+  if (isWildcard(boundHost)) for (const a of ownAddresses()) names.add(hostForm(a))
+  for (const n of extraNames) names.add(hostForm(n))
   const out = new Set<string>()
-  for (const n of names) out.add(`${n}:${port}`.toLowerCase())
+  for (const n of names) out.add(`${n}:${port}`)
   return out
+}
+
+/** An --allow-host value: a DNS name or an IP address, no port, no scheme. */
+export function checkAllowHost(name: string): string | null {
+  if (/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(name) && name.length <= 253) return null
+  if (isIP(name.replace(/^\[|\]$/g, ''))) return null
+  return `--allow-host ${JSON.stringify(name)}: give a host name or IP address as the browser types it, without a port or http:// (e.g. --allow-host gpu-box.lan)`
 }
 
 export interface RequestCheck {

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { command, pathString, query, noInput } from './define'
 import type { BandwidthSample } from './doctor'
+import type { DesktopSettings } from './daemon'
 
 export const modelSources = [
   'lmstudio',
@@ -103,6 +104,8 @@ export interface Settings {
   planChecks?: Record<string, Array<{ atMs: number; diffMiB: number; process: string }>>
   /** Measured read bandwidth per storage device (StorageDevice.key), newest last (the Doctor keeps it) */
   deviceBandwidth?: Record<string, BandwidthSample[]>
+  /** Tray, autostart and notifications (contract/daemon.ts); absent means the defaults */
+  desktop?: DesktopSettings
 }
 
 export const catalogMethods = {

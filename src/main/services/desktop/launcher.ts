@@ -1,0 +1,31 @@
+// How to start Hearth again from outside (an autostart entry, a systemd unit): the installed
+// `hearth` command, the AppImage, or this checkout's node + bin/hearth.js.
+import { existsSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Env } from '../../paths'
+
+/** The `hearth` command of this installation, as an argv prefix. */
+export function hearthCommand(env: Env): string[] {
+  // /usr/bin/hearth (assets/linux/hearth) exports its own path: the packaged CLI.
+  if (env.HEARTH_LAUNCHER && env.HEARTH_LAUNCHER.startsWith('/')) return [env.HEARTH_LAUNCHER]
+  if (env.APPIMAGE && env.APPIMAGE.startsWith('/')) return [env.APPIMAGE]
+  return [process.execPath, checkoutBin()]
+}
+
+/** bin/hearth.js of this checkout (src/main/services/desktop in tests, out/main/chunks when built). */
+function checkoutBin(): string {
+  const here = dirname(fileURLToPath(import.meta.url))
+  const candidates = ['../../../../bin/hearth.js', '../../../bin/hearth.js', '../../bin/hearth.js'].map((p) => resolve(here, p))
+  return candidates.find((p) => existsSync(p)) ?? join(process.cwd(), 'bin', 'hearth.js')
+}
+
+/**
+ * What to start at login: the desktop app where there is one (packaged, AppImage), else — a
+ * checkout without Electron — the headless daemon, which keeps pins warm just the same.
+ */
+export function loginCommand(env: Env, startInTray: boolean): string[] {
+  const desktop = (env.HEARTH_LAUNCHER && env.HEARTH_LAUNCHER.startsWith('/')) || (env.APPIMAGE && env.APPIMAGE.startsWith('/'))
+  if (desktop) return [...hearthCommand(env), '--autostart', ...(startInTray ? ['--hidden'] : [])]
+  return [...hearthCommand(env), 'daemon', '--autostart']
+}
