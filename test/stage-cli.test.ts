@@ -15,7 +15,10 @@ describe.skipIf(!isRoot)('hearth stage / status / off (root, unshare -m)', () =>
     const dir = mkdtempSync(join(root, 'tmp-stage-cli-'))
     try {
       const file = join(dir, 'model one.gguf')
+      // The helper stages model files only: a GGUF v3 magic in front of random bytes.
       const bytes = randomBytes(4 << 20)
+      bytes.write('GGUF', 0, 'latin1')
+      bytes.writeUInt32LE(3, 4)
       writeFileSync(file, bytes)
       const hearth = `node ${join(root, 'bin/hearth.js')}`
       const script = [
