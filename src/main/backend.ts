@@ -25,6 +25,8 @@ import { createTensorsService } from './services/tensors'
 import { tensorsApi } from './api/tensors'
 import { createDoctorService } from './services/doctor'
 import { doctorApi } from './api/doctor'
+import { createLabService } from './services/lab'
+import { labApi } from './api/lab'
 
 export interface Backend extends HearthApi {
   readonly ctx: Context
@@ -70,7 +72,8 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
     privilege: () => staging.privilege(),
     inotifyStatus: () => staging.inotifyStatus(),
   })
-  const ctx: Context = { env, hub, settings, catalog, residency, telemetry, jobs, warm, gpu, staging, tensors, doctor }
+  const lab = createLabService({ hub, env, settings, catalog, residency, jobs, warm, staging, helper })
+  const ctx: Context = { env, hub, settings, catalog, residency, telemetry, jobs, warm, gpu, staging, tensors, doctor, lab }
 
   const impl: Omit<HearthApi, 'subscribe'> = {
     ...catalogApi(ctx),
@@ -81,6 +84,7 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
     ...stagingApi(ctx),
     ...tensorsApi(ctx),
     ...doctorApi(ctx),
+    ...labApi(ctx),
   }
 
   const api = {} as Record<string, unknown>
@@ -118,6 +122,7 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
       gpu.stop()
       doctor.stop()
       await jobs.stop()
+      await lab.stop()
       await warm.stop()
       await staging.stop()
       await tensors.stop()

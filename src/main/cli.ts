@@ -13,6 +13,7 @@ import { stageCommand, unstageCommand, offCommand, sysctlCommand } from './cli/s
 import { tensorsCommand } from './cli/tensors'
 import { recordCommand } from './cli/record'
 import { doctorCommand } from './cli/doctor'
+import { runCommand } from './cli/run'
 
 // One line per command; each lives in src/main/cli/<name>.ts.
 const commands: CliCommand[] = [
@@ -33,6 +34,7 @@ const commands: CliCommand[] = [
   tensorsCommand,
   recordCommand,
   doctorCommand,
+  runCommand,
 ]
 
 function help(): string {

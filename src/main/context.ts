@@ -16,6 +16,7 @@ import type { WarmService } from './services/warm'
 import type { StagingService } from './services/staging'
 import type { TensorsService } from './services/tensors'
 import type { DoctorService } from './services/doctor'
+import type { LabService } from './services/lab'
 
 /** A MODEL|PATH argument resolved to files. */
 export interface ResolvedFile {
@@ -76,4 +77,6 @@ export interface Context {
   tensors: TensorsService
   /** Checks of why models do not stay hot, load-time estimates, FS-Cache; publishes 'doctor' */
   doctor: DoctorService
+  /** The load lab: real loads measured cold, warm, staged, locked, under controlled memory */
+  lab: LabService
 }

@@ -4,6 +4,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
 import type { Settings } from '../shared/api'
+import { labSettingsInput } from '../shared/contract/lab'
 import { configDir, type Env } from './paths'
 
 export const defaultSettings: Settings = {
@@ -33,6 +34,7 @@ const settingsSchema = z.object({
     )
     .optional()
     .catch(undefined),
+  lab: labSettingsInput.partial().optional().catch(undefined),
 })
 
 export interface SettingsStore {

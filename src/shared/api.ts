@@ -8,6 +8,7 @@ import { stagingMethods, type StagingTopics } from './contract/staging'
 import { plannerMethods, type PlannerTopics } from './contract/planner'
 import { tensorsMethods, type TensorsTopics } from './contract/tensors'
 import { doctorMethods, type DoctorTopics } from './contract/doctor'
+import { labMethods, type LabTopics } from './contract/lab'
 
 export const methods = {
   ...catalogMethods,
@@ -18,15 +19,16 @@ export const methods = {
   ...plannerMethods,
   ...tensorsMethods,
   ...doctorMethods,
+  ...labMethods,
 } satisfies Record<string, AnyMethodSpec>
 
 export type Methods = typeof methods
 export type MethodName = keyof Methods
 
-export type Topics = CatalogTopics & ResidencyTopics & TelemetryTopics & JobsTopics & StagingTopics & PlannerTopics & TensorsTopics & DoctorTopics
+export type Topics = CatalogTopics & ResidencyTopics & TelemetryTopics & JobsTopics & StagingTopics & PlannerTopics & TensorsTopics & DoctorTopics & LabTopics
 export type TopicName = keyof Topics
 /** The topics a transport accepts subscriptions for; checked at runtime on every transport. */
-export const topicNames = ['catalog', 'residency', 'memory', 'jobs', 'gpu', 'staging', 'recordings', 'doctor'] as const satisfies readonly TopicName[]
+export const topicNames = ['catalog', 'residency', 'memory', 'jobs', 'gpu', 'staging', 'recordings', 'doctor', 'lab'] as const satisfies readonly TopicName[]
 
 export type Unsubscribe = () => void
 
@@ -55,4 +57,5 @@ export type * from './contract/staging'
 export type * from './contract/planner'
 export type * from './contract/tensors'
 export type * from './contract/doctor'
+export type * from './contract/lab'
 export * from './errors'

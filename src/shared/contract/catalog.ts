@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import type { LabSettings } from './lab'
 import { command, pathString, query, noInput } from './define'
 import type { BandwidthSample } from './doctor'
 
@@ -103,6 +104,8 @@ export interface Settings {
   planChecks?: Record<string, Array<{ atMs: number; diffMiB: number; process: string }>>
   /** Measured read bandwidth per storage device (StorageDevice.key), newest last (the Doctor keeps it) */
   deviceBandwidth?: Record<string, BandwidthSample[]>
+  /** The load lab's loader settings (absent: defaults) */
+  lab?: Partial<LabSettings>
 }
 
 export const catalogMethods = {
