@@ -5,7 +5,7 @@
 //
 //   node lab-loader.js MODEL_PATH TOKENS CONTEXT_SIZE PROMPT
 //   events (JSON lines on fd 3; stdout and stderr stay llama.cpp's own output):
-//     {"event":"ready","runtime":"node-llama-cpp 3.21.1 (llama.cpp b6000, CPU)"}
+//     {"event":"ready","runtime":"node-llama-cpp 3.21.1 (llama.cpp on the CPU)"}
 //     {"event":"loaded","ms":N}          N: ms since "go"
 //     {"event":"first-token","ms":N}
 //     {"event":"done","tokens":N,"firstTokenMs":A,"lastTokenMs":B}
@@ -26,11 +26,23 @@ async function nextCommand(): Promise<string> {
   return r.done ? 'exit' : r.value.trim() // the parent went away: stop
 }
 
+/** llama.cpp's first error line: it says why a load failed ("tensor … data is not within the file bounds"). */
+let firstError = ''
+
 async function main(): Promise<void> {
   const { getLlama, LlamaLogLevel } = await import('node-llama-cpp')
-  const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.warn })
-  const release = llama.llamaCppRelease?.release ?? 'unknown'
-  emit({ event: 'ready', runtime: `node-llama-cpp ${nodeLlamaCppVersion(import.meta.url) ?? '?'} (llama.cpp ${release}, CPU)` })
+  const llama = await getLlama({
+    gpu: false,
+    build: 'never',
+    logLevel: LlamaLogLevel.warn,
+    // Its own output goes to stderr, where the lab keeps it for the report.
+    logger: (level, message) => {
+      const text = message.trim()
+      if ((level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) && !firstError) firstError = text
+      process.stderr.write(`${level}: ${text}\n`)
+    },
+  })
+  emit({ event: 'ready', runtime: `node-llama-cpp ${nodeLlamaCppVersion(import.meta.url) ?? '?'} (llama.cpp on the CPU)` })
   if ((await nextCommand()) !== 'go') return
 
   const t0 = performance.now()
@@ -59,7 +71,8 @@ main().then(
   () => process.exit(0),
   (err: unknown) => {
     try {
-      emit({ event: 'error', message: err instanceof Error ? err.message : String(err) })
+      const message = err instanceof Error ? err.message : String(err)
+      emit({ event: 'error', message: firstError && !message.includes(firstError) ? `${message}: ${firstError}` : message })
     } catch {
       /* fd 3 is gone with the parent */
     }
