@@ -3,6 +3,7 @@
 // page-cache misses the loader itself caused, cachestat the model's residency. This VM reads
 // "evicted" files back from the host's cache at 4–5 GB/s, so where a load must be watched while
 // it happens, reads are throttled (a blkio cgroup). The machine is shared: no timing goals here.
+import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, truncateSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -171,4 +172,30 @@ describe('llama-server as the loader', () => {
     expect(r.tokensPerSec).toBe(42.5)
     expect(alive(r.pid!)).toBe(false)
   }, 120_000)
+})
+
+describe.skipIf(!root)('a staged run (root, in a private mount namespace)', () => {
+  it('reads the model from the RAM disk: the loader maps the tmpfs copy and reads nothing from disk; the stage is undone after', async () => {
+    buildHelper()
+    const scratch = join(dir, 'staged-scratch')
+    mkdirSync(scratch, { recursive: true })
+    const r = spawnSync('unshare', ['-m', '--propagation', 'private', process.execPath, '--import', 'tsx', join(repoRoot, 'test/children/lab-staged-child.ts'), scratch, modelPath], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 280_000,
+    })
+    expect(r.status, r.stderr).toBe(0)
+    const { experiment: e, mountsAfter } = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { experiment: LabExperiment; mountsAfter: string[] }
+    const cold = run(e, 'cold')
+    const staged = run(e, 'staged')
+    expectMeasured(cold)
+    expectMeasured(staged)
+    expect(staged.note).toBe('staged in the RAM disk')
+    expect(staged.readFrom).toEqual({ path: modelPath, fsType: 'tmpfs' })
+    expect(staged.readBytes).toBeLessThan(modelBytes * 0.05)
+    expect(staged.rssShmemBytes).toBeGreaterThan(modelBytes * 0.5) // the mapped pages are the RAM disk's
+    expect(cold.readFrom?.fsType).not.toBe('tmpfs')
+    expect(cold.readBytes).toBeGreaterThan(modelBytes * 0.9)
+    expect(mountsAfter).toEqual([])
+  }, 300_000)
 })
