@@ -34,4 +34,5 @@ export const views: ViewRoute[] = [
   ...optionalView('staging', 'StagingView', 'RAM disk'),
   ...optionalView('jobs', 'JobsView', 'Jobs'),
   ...optionalView('doctor', 'DoctorView', 'Doctor').map((v) => ({ ...v, badge: DoctorBadge })),
+  ...optionalView('lab', 'LabView', 'Lab'),
 ]

@@ -44,7 +44,7 @@ export interface Loader {
 }
 
 /** A short prompt every tokenizer can read. */
-export const labPrompt = 'The quick brown fox jumps over the lazy dog. Once upon a time'
+export const labPrompt = 'Once upon a time'
 
 /** tokens/s over the generation, the first token excluded (its time is prompt processing). */
 export function tokensPerSecond(tokens: number, firstTokenAtMs: number, lastTokenAtMs: number): number | null {
