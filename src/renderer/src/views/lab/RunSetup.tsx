@@ -62,7 +62,7 @@ function MemoryLimit({ modelBytes }: { modelBytes: number }) {
       </div>
       <div className="flex flex-wrap items-center gap-2">
         <label className="flex items-center gap-1">leave
-          <input aria-label="GiB the model may keep" data-testid="lab-leave" className={`${input} w-20`} type="number" min={0} step={0.25} placeholder="no limit"
+          <input aria-label="GiB the model may keep" data-testid="lab-leave" className={`${input} w-24`} type="number" min={0} step={0.25} placeholder="no limit"
             value={setup.leaveGib ?? ''} onChange={(e) => change({ leaveGib: e.target.value === '' ? null : Math.max(0, Number(e.target.value)) })} />GiB
         </label>
         <label className="flex items-center gap-1">by
