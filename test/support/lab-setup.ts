@@ -51,7 +51,7 @@ export async function labServices(dir: string, helper: HelperClient = noHelper, 
     modelResidency: async () => [],
     modelName: () => undefined,
   })
-  const staging = createStagingService({ hub, settings, catalog, jobs, helper })
+  const staging = createStagingService({ hub, settings, catalog, jobs, helper, locks: warm })
   const lab = createLabService({ hub, env: process.env, settings, catalog, residency, jobs, warm, staging, helper, sampleMs: 50, ...extra })
   return { hub, jobs, settings, residency, warm, staging, lab }
 }
