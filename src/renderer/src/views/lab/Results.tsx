@@ -40,7 +40,7 @@ function ModeBars({ data, dataKey, title, color }: { data: { mode: string; load:
           <BarChart data={data} margin={{ top: 16, right: 8, bottom: 0, left: 0 }}>
             <CartesianGrid strokeDasharray="3 3" stroke="currentColor" strokeOpacity={0.12} vertical={false} />
             <XAxis dataKey="mode" tick={{ fontSize: 12, fill: 'currentColor' }} stroke="currentColor" strokeOpacity={0.3} />
-            <YAxis width={44} tickFormatter={(v: number) => (v >= 1000 ? `${+(v / 1000).toFixed(1)} s` : `${v} ms`)} tick={{ fontSize: 11, fill: 'currentColor' }} stroke="currentColor" strokeOpacity={0.3} />
+            <YAxis width={56} tickFormatter={(v: number) => (v >= 1000 ? `${+(v / 1000).toFixed(1)} s` : `${v} ms`)} tick={{ fontSize: 11, fill: 'currentColor' }} stroke="currentColor" strokeOpacity={0.3} />
             <Tooltip formatter={(v) => [ms(Number(v)), title]} contentStyle={{ fontSize: 12, borderRadius: 8 }} cursor={{ fillOpacity: 0.1 }} />
             <Bar dataKey={dataKey} fill={color} isAnimationActive={false} label={{ position: 'top', fontSize: 11, fill: 'currentColor', formatter: (v: unknown) => ms(Number(v)) }} />
           </BarChart>
