@@ -17,6 +17,8 @@ export default defineConfig({
         input: {
           index: resolve(__dirname, 'src/main/index.ts'),
           cli: resolve(__dirname, 'src/main/cli.ts'),
+          // The load lab's built-in loader: a program of its own (node-llama-cpp stays external).
+          'lab-loader': resolve(__dirname, 'src/main/services/lab/builtin-loader.ts'),
         },
       },
     },

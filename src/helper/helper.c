@@ -555,6 +555,8 @@ static void verb_off(const struct hp_request *r)
 		return; /* another helper holds the journal: answered BUSY, nothing was undone */
 	int unlocked = locks_release_all();
 	int sysctl_failed = sysctl_revert_all(r->id);
+	pressure_release_all();
+	failed += cgroup_remove_all();
 	stage_cleanup_base();
 	reply_ok(r->id, "failed=%d unlocked=%d sysctl-failed=%d", failed, unlocked, sysctl_failed);
 }
@@ -578,6 +580,11 @@ static void (*const handlers[V_COUNT])(const struct hp_request *) = {
 	[V_SYSCTL_PERSIST] = verb_sysctl_persist,
 	[V_RESIDENCY] = verb_residency,
 	[V_CANCEL] = verb_cancel,
+	[V_PRESSURE] = verb_pressure,
+	[V_PRESSURE_RELEASE] = verb_pressure_release,
+	[V_PRESSURE_STATUS] = verb_pressure_status,
+	[V_CGROUP_CREATE] = verb_cgroup_create,
+	[V_CGROUP_REMOVE] = verb_cgroup_remove,
 };
 
 /* Runs one parsed request; its one final line goes out after the verb returned (and is made up

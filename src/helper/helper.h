@@ -101,6 +101,15 @@ int sysctl_revert_all(uint64_t id); /* the caller's changes; returns how many fa
 void sysctl_status(uint64_t id);
 int sysctl_has_saved(void);
 
+/* pressure.c, cgroup.c (load lab) */
+void verb_pressure(const struct hp_request *r);
+void verb_pressure_release(const struct hp_request *r);
+void verb_pressure_status(const struct hp_request *r);
+uint64_t pressure_release_all(void);
+void verb_cgroup_create(const struct hp_request *r);
+void verb_cgroup_remove(const struct hp_request *r);
+int cgroup_remove_all(void);
+
 /* locks (helper.c) */
 int locks_release_all(void);
 void locks_status(uint64_t id);

@@ -37,6 +37,10 @@ static const struct hp_param p_sysctl_persist[] = {
 	{ "key", T_SYSCTL_KEY, 1, 0, 0 }, { "value", T_U64, 0, 0, 1ULL << 32 },
 	{ "clear", T_BOOL, 0, 0, 1 }, END };
 static const struct hp_param p_cancel[] = { { "target", T_U64, 1, 1, HP_MAX_ID }, END };
+/* Load lab (pressure.c, cgroup.c): the helper's own floors apply on top of these ranges. */
+static const struct hp_param p_pressure[] = { { "leave", T_U64, 1, 0, 1ULL << 50 }, { "reserve", T_U64, 0, 0, 1ULL << 50 }, END };
+static const struct hp_param p_cgroup_create[] = { { "limit", T_U64, 1, 16 * MiB, 1ULL << 50 }, END };
+static const struct hp_param p_cgroup_remove[] = { { "id", T_U64, 1, 1, 1ULL << 31 }, END };
 
 static const struct {
 	const char *name;
@@ -54,6 +58,11 @@ static const struct {
 	[V_SYSCTL_PERSIST] = { "sysctl-persist", p_sysctl_persist },
 	[V_RESIDENCY] = { "residency", p_path },
 	[V_CANCEL] = { "cancel", p_cancel },
+	[V_PRESSURE] = { "pressure", p_pressure },
+	[V_PRESSURE_RELEASE] = { "pressure-release", p_none },
+	[V_PRESSURE_STATUS] = { "pressure-status", p_none },
+	[V_CGROUP_CREATE] = { "cgroup-create", p_cgroup_create },
+	[V_CGROUP_REMOVE] = { "cgroup-remove", p_cgroup_remove },
 };
 
 const struct hp_sysctl_key hp_sysctl_keys[] = {

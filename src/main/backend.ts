@@ -28,6 +28,8 @@ import { doctorApi } from './api/doctor'
 import { daemonApi } from './api/daemon'
 import { createNotifyService } from './services/notify'
 import { newHostState, type HostState } from './daemon/host-state'
+import { createLabService } from './services/lab'
+import { labApi } from './api/lab'
 
 export interface Backend extends HearthApi {
   readonly ctx: Context
@@ -84,7 +86,8 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
   })
   const notify = createNotifyService({ hub, settings, env })
   const host = opts.host ?? newHostState()
-  const ctx: Context = { env, hub, settings, catalog, residency, telemetry, jobs, warm, gpu, staging, tensors, doctor, notify, host }
+  const lab = createLabService({ hub, env, settings, catalog, residency, jobs, warm, staging, helper })
+  const ctx: Context = { env, hub, settings, catalog, residency, telemetry, jobs, warm, gpu, staging, tensors, doctor, notify, host, lab }
 
   const impl: Omit<HearthApi, 'subscribe'> = {
     ...catalogApi(ctx),
@@ -96,6 +99,7 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
     ...tensorsApi(ctx),
     ...doctorApi(ctx),
     ...daemonApi(ctx),
+    ...labApi(ctx),
   }
 
   const api = {} as Record<string, unknown>
@@ -139,6 +143,7 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
       gpu.stop()
       doctor.stop()
       await jobs.stop()
+      await lab.stop()
       await warm.stop()
       await staging.stop()
       await tensors.stop()

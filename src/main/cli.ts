@@ -17,6 +17,7 @@ import { recordCommand } from './cli/record'
 import { doctorCommand } from './cli/doctor'
 import { daemonCommand } from './cli/daemon'
 import { serviceCommand } from './cli/service'
+import { runCommand } from './cli/run'
 
 // One line per command; each lives in src/main/cli/<name>.ts.
 const commands: CliCommand[] = [
@@ -39,6 +40,7 @@ const commands: CliCommand[] = [
   doctorCommand,
   daemonCommand,
   serviceCommand,
+  runCommand,
 ]
 
 function help(): string {

@@ -18,6 +18,7 @@ import type { TensorsService } from './services/tensors'
 import type { DoctorService } from './services/doctor'
 import type { NotifyService } from './services/notify'
 import type { HostState } from './daemon/host-state'
+import type { LabService } from './services/lab'
 
 /** A MODEL|PATH argument resolved to files. */
 export interface ResolvedFile {
@@ -82,4 +83,6 @@ export interface Context {
   notify: NotifyService
   /** The process holding this backend (desktop app, daemon, serve, lone CLI) */
   host: HostState
+  /** The load lab: real loads measured cold, warm, staged, locked, under controlled memory */
+  lab: LabService
 }

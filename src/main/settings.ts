@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { z } from 'zod'
 import type { Settings } from '../shared/api'
 import { desktopSettingsFrom } from '../shared/contract/daemon'
+import { labSettingsInput } from '../shared/contract/lab'
 import { configDir, type Env } from './paths'
 
 export const defaultSettings: Settings = {
@@ -35,6 +36,7 @@ const settingsSchema = z.object({
     .optional()
     .catch(undefined),
   desktop: z.unknown().optional().transform((v) => (v === undefined ? undefined : desktopSettingsFrom(v))),
+  lab: labSettingsInput.partial().optional().catch(undefined),
 })
 
 export interface SettingsStore {

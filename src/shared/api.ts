@@ -9,6 +9,7 @@ import { plannerMethods, type PlannerTopics } from './contract/planner'
 import { tensorsMethods, type TensorsTopics } from './contract/tensors'
 import { doctorMethods, type DoctorTopics } from './contract/doctor'
 import { daemonMethods, type DaemonTopics } from './contract/daemon'
+import { labMethods, type LabTopics } from './contract/lab'
 
 export const methods = {
   ...catalogMethods,
@@ -20,15 +21,16 @@ export const methods = {
   ...tensorsMethods,
   ...doctorMethods,
   ...daemonMethods,
+  ...labMethods,
 } satisfies Record<string, AnyMethodSpec>
 
 export type Methods = typeof methods
 export type MethodName = keyof Methods
 
-export type Topics = CatalogTopics & ResidencyTopics & TelemetryTopics & JobsTopics & StagingTopics & PlannerTopics & TensorsTopics & DoctorTopics & DaemonTopics
+export type Topics = CatalogTopics & ResidencyTopics & TelemetryTopics & JobsTopics & StagingTopics & PlannerTopics & TensorsTopics & DoctorTopics & DaemonTopics & LabTopics
 export type TopicName = keyof Topics
 /** The topics a transport accepts subscriptions for; checked at runtime on every transport. */
-export const topicNames = ['catalog', 'residency', 'memory', 'jobs', 'gpu', 'staging', 'recordings', 'doctor', 'notice'] as const satisfies readonly TopicName[]
+export const topicNames = ['catalog', 'residency', 'memory', 'jobs', 'gpu', 'staging', 'recordings', 'doctor', 'notice', 'lab'] as const satisfies readonly TopicName[]
 
 export type Unsubscribe = () => void
 
@@ -58,4 +60,5 @@ export type * from './contract/planner'
 export type * from './contract/tensors'
 export type * from './contract/doctor'
 export type * from './contract/daemon'
+export type * from './contract/lab'
 export * from './errors'

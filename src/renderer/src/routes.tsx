@@ -35,4 +35,5 @@ export const views: ViewRoute[] = [
   ...optionalView('jobs', 'JobsView', 'Jobs'),
   ...optionalView('doctor', 'DoctorView', 'Doctor').map((v) => ({ ...v, badge: DoctorBadge })),
   ...optionalView('settings', 'SettingsView', 'Settings'),
+  ...optionalView('lab', 'LabView', 'Lab'),
 ]

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import type { LabSettings } from './lab'
 import { command, pathString, query, noInput } from './define'
 import type { BandwidthSample } from './doctor'
 import type { DesktopSettings } from './daemon'
@@ -106,6 +107,8 @@ export interface Settings {
   deviceBandwidth?: Record<string, BandwidthSample[]>
   /** Tray, autostart and notifications (contract/daemon.ts); absent means the defaults */
   desktop?: DesktopSettings
+  /** The load lab's loader settings (absent: defaults) */
+  lab?: Partial<LabSettings>
 }
 
 export const catalogMethods = {

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { command, query, targetList } from './define'
 
-export type JobKind = 'warm' | 'evict' | 'lock' | 'stage' | 'unstage' | 'rewarm' | 'readtest'
+export type JobKind = 'warm' | 'evict' | 'lock' | 'stage' | 'unstage' | 'rewarm' | 'readtest' | 'lab'
 export type JobStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled'
 
 /** A long operation: cancellable, with done/total bytes and a rate. */

@@ -31,7 +31,7 @@ export type NotifyService = ReturnType<typeof createNotifyService>
 
 const historySize = 50
 const noticeJobKinds = new Set<Job['kind']>(['warm', 'lock', 'stage', 'unstage'])
-const verbs: Record<Job['kind'], string> = { warm: 'Warm', rewarm: 'Keep-warm', lock: 'Lock', stage: 'Staging', unstage: 'Unstaging', evict: 'Evict', readtest: 'Read test' }
+const verbs: Record<Job['kind'], string> = { warm: 'Warm', rewarm: 'Keep-warm', lock: 'Lock', stage: 'Staging', unstage: 'Unstaging', evict: 'Evict', readtest: 'Read test', lab: 'Load lab' }
 
 function onPath(cmd: string, env: Env): string | null {
   for (const dir of (env.PATH ?? '/usr/bin:/bin').split(delimiter)) {

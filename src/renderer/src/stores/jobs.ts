@@ -13,6 +13,7 @@ export const kindNoun: Record<JobKind, string> = {
   stage: 'stage',
   unstage: 'unstage',
   readtest: 'read test',
+  lab: 'load-lab run',
 }
 
 export const isActive = (j: Job): boolean => j.status === 'queued' || j.status === 'running'

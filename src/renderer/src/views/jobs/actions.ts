@@ -14,6 +14,7 @@ export const kindVerb: Record<JobKind, string> = {
   stage: 'Staging',
   unstage: 'Unstaging',
   readtest: 'Measuring',
+  lab: 'Measuring loads of',
 }
 
 function messageOf(err: unknown): string {

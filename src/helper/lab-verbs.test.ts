@@ -1,0 +1,188 @@
+// The load lab's helper verbs, as root against the real kernel: memory pressure (locked dummy
+// memory that always leaves the reserve, checked against MemAvailable while held, and gone after
+// SIGKILL) and v1 memory cgroups handed to the caller (the kernel then decides whose processes go
+// in). Pressure holds stay small (~512 MiB) by raising the reserve to just under what is free:
+// the machine is shared.
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { buildHelper, openNamespace, refusal, repoRoot, type Namespace } from '../../test/support/helper-harness'
+import type { HelperClient } from '../main/helper-client'
+
+const MiB = 1024 * 1024
+const GiB = 1024 * MiB
+const root = process.getuid?.() === 0
+const v1Memory = existsSync('/sys/fs/cgroup/memory/cgroup.procs')
+
+const meminfoBytes = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/meminfo', 'utf8'))![1]) * 1024
+const memAvailable = () => meminfoBytes('MemAvailable')
+const vmLckBytes = (pid: number) => Number(/^VmLck:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024
+const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'))
+const childrenOf = (pid: number) =>
+  readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+async function waitFor(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) if (ok()) return
+  throw new Error(`timed out waiting for ${what}`)
+}
+
+let ns: Namespace | null = null
+beforeAll(() => buildHelper())
+afterEach(async () => {
+  await ns?.dispose()
+  ns = null
+})
+
+/** Holds about `bytes` by raising the reserve to just under what is free now. */
+async function holdAbout(h: HelperClient, bytes: number) {
+  const reserve = memAvailable() - bytes
+  const r = await h.request('pressure', { leave: '0', reserve: String(reserve) })
+  return { reserve, reply: r.fields }
+}
+
+async function holderOf(h: HelperClient): Promise<number> {
+  const kids = childrenOf(h.pid!)
+  expect(kids).toHaveLength(1)
+  return kids[0]
+}
+
+describe.skipIf(!root)('pressure (dummy memory locked through the helper)', () => {
+  it('holds down to the reserve and no further: MemAvailable never under it while held, even when something else then needs memory', async () => {
+    ns = await openNamespace()
+    const h = ns.helper({ uid: 65534 })
+    const { reserve, reply } = await holdAbout(h, 512 * MiB)
+    const holder = await holderOf(h)
+    expect(Number(reply['reserve-bytes'])).toBe(reserve)
+    expect(Number(reply['held-bytes'])).toBeGreaterThan(384 * MiB)
+    expect(vmLckBytes(holder)).toBe(Number(reply['held-bytes']))
+    const lows: number[] = []
+    for (let i = 0; i < 10; i++, await sleep(100)) lows.push(memAvailable())
+    expect(Math.min(...lows)).toBeGreaterThan(reserve - 32 * MiB)
+
+    // Something else needs 256 MiB: the holder gives it back rather than eat into the reserve.
+    const heldBefore = vmLckBytes(holder)
+    const hog = Buffer.alloc(256 * MiB, 1)
+    await waitFor('the holder to shed', () => vmLckBytes(holder) < heldBefore - 128 * MiB)
+    await sleep(400)
+    expect(memAvailable()).toBeGreaterThan(reserve - 64 * MiB)
+    const st = await h.request('pressure-status')
+    expect(Number(st.fields['shed-bytes'])).toBeGreaterThan(128 * MiB)
+    expect(Number(st.fields['held-bytes'])).toBe(vmLckBytes(holder))
+    expect(hog[hog.length - 1]).toBe(1)
+
+    // Other work on this shared machine may have taken back more meanwhile: compare with the holder.
+    const stillHeld = vmLckBytes(holder)
+    const rel = await h.request('pressure-release')
+    expect(Number(rel.fields['released-bytes'])).toBe(stillHeld)
+    expect(alive(holder)).toBe(false)
+  })
+
+  it("the client cannot lower the helper's floor (2 GiB, at least 5% of RAM), and a hold that would go under it is refused", async () => {
+    ns = await openNamespace()
+    const h = ns.helper({ uid: 65534 })
+    const floor = Math.max(2 * GiB, Math.floor(meminfoBytes('MemTotal') / 20))
+    // reserve=1 and leave=1: the helper keeps its floor. Asked to leave more than is free: refused.
+    const e = await refusal(h.request('pressure', { leave: String(memAvailable() + GiB), reserve: '1' }))
+    expect(e.code).toBe('TOO_LARGE')
+    const st = await h.request('pressure-status')
+    expect(Number(st.fields['floor-bytes'])).toBe(floor)
+    expect(Number(st.fields['reserve-bytes'])).toBe(floor)
+    expect(Number(st.fields['held-bytes'])).toBe(0)
+    expect((await refusal(h.request('pressure', { reserve: '1' }))).message).toMatch(/missing field leave/)
+  })
+
+  it('releases everything when its holder is killed: SIGKILL of the helper, of the app that started it, and `off`', async () => {
+    ns = await openNamespace()
+    // SIGKILL of the helper itself.
+    const h = ns.helper({ uid: 65534 })
+    await holdAbout(h, 256 * MiB)
+    const holder = await holderOf(h)
+    expect(vmLckBytes(holder)).toBeGreaterThan(128 * MiB)
+    h.kill('SIGKILL')
+    await waitFor('the holder to die with the helper', () => !alive(holder))
+
+    // SIGKILL of the app (a process that started the helper and asked for the hold).
+    const app = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/children/pressure-app-child.ts'), String(ns.pid), ns.base, String(256 * MiB)], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] })
+    const line = await new Promise<string>((ok) => app.stdout!.once('data', (d) => ok(String(d))))
+    const { helperPid, heldBytes } = JSON.parse(line) as { helperPid: number; heldBytes: number }
+    expect(heldBytes).toBeGreaterThan(128 * MiB)
+    const appHolder = childrenOf(helperPid)[0]
+    expect(vmLckBytes(appHolder)).toBe(heldBytes)
+    app.kill('SIGKILL')
+    await waitFor('the holder to die with the app', () => !alive(appHolder) && !alive(helperPid))
+
+    // off
+    const h2 = ns.helper({ uid: 65534 })
+    await holdAbout(h2, 256 * MiB)
+    const holder2 = await holderOf(h2)
+    await h2.request('off')
+    expect(alive(holder2)).toBe(false)
+    expect(Number((await h2.request('pressure-status')).fields['held-bytes'])).toBe(0)
+  })
+})
+
+describe.skipIf(!root || !v1Memory)('memory cgroups (v1, through the helper)', () => {
+  const nobody = 65534
+  const asNobody = (script: string) => spawnSync('setpriv', ['--reuid', String(nobody), '--regid', String(nobody), '--clear-groups', 'sh', '-c', script], { encoding: 'utf8' })
+
+  it("makes a limited cgroup the caller may move only its own processes into; remove, count bound, off and exit clean up", async () => {
+    ns = await openNamespace()
+    const h = ns.helper({ uid: nobody })
+    const made = await h.request('cgroup-create', { limit: String(64 * MiB) })
+    const path = made.fields.path
+    expect(path).toMatch(/^\/sys\/fs\/cgroup\/memory\/hearth\/h\d+-\d+$/)
+    expect(readFileSync(join(path, 'memory.limit_in_bytes'), 'utf8').trim()).toBe(String(64 * MiB))
+    expect(statSync(join(path, 'cgroup.procs')).uid).toBe(nobody)
+    expect(statSync(path).uid).toBe(0) // no sub-cgroups, no other control files for the caller
+    expect(statSync(join(path, 'memory.oom_control')).uid).toBe(0)
+
+    // The caller's own process goes in; a root process does not (the kernel's own check).
+    const own = asNobody(`echo $$ > ${path}/cgroup.procs && cat /proc/self/cgroup`)
+    expect(own.status).toBe(0)
+    expect(own.stdout).toMatch(new RegExp(`memory:/hearth/${path.split('/').pop()}$`, 'm'))
+    const rootSleep = spawn('sleep', ['30'])
+    const foreign = asNobody(`echo ${rootSleep.pid} > ${path}/cgroup.procs`)
+    const rootSleepCgroup = readFileSync(`/proc/${rootSleep.pid}/cgroup`, 'utf8')
+    rootSleep.kill('SIGKILL')
+    expect(foreign.status).not.toBe(0) // EACCES from the kernel (dash words every write error as "I/O error")
+    expect(rootSleepCgroup).not.toContain('/hearth/')
+
+    // Busy while a process runs in it; removed once empty.
+    const inside = spawn('setpriv', ['--reuid', String(nobody), '--regid', String(nobody), '--clear-groups', 'sh', '-c', `echo $$ > ${path}/cgroup.procs; echo in; exec sleep 30`], { stdio: ['ignore', 'pipe', 'inherit'] })
+    await new Promise((ok) => inside.stdout!.once('data', ok))
+    expect((await refusal(h.request('cgroup-remove', { id: made.fields.id }))).code).toBe('BUSY')
+    inside.kill('SIGKILL')
+    await new Promise((ok) => inside.once('exit', ok))
+    await waitFor('the cgroup to empty', () => readFileSync(join(path, 'cgroup.procs'), 'utf8').trim() === '')
+    await h.request('cgroup-remove', { id: made.fields.id })
+    expect(existsSync(path)).toBe(false)
+    expect((await refusal(h.request('cgroup-remove', { id: made.fields.id }))).code).toBe('NOT_FOUND')
+
+    // Bounded: 8 at once. `off` removes them.
+    const many = []
+    for (let i = 0; i < 8; i++) many.push((await h.request('cgroup-create', { limit: String(32 * MiB) })).fields.path)
+    expect((await refusal(h.request('cgroup-create', { limit: String(32 * MiB) }))).code).toBe('TOO_LARGE')
+    await h.request('off')
+    for (const p of many) expect(existsSync(p)).toBe(false)
+
+    // Limits below 16 MiB are refused before anything is made.
+    expect((await refusal(h.request('cgroup-create', { limit: String(MiB) }))).code).toBe('BAD_INPUT')
+
+    // At exit the helper removes its own; after SIGKILL the next helper sweeps what was left.
+    const atExit = (await h.request('cgroup-create', { limit: String(32 * MiB) })).fields.path
+    await h.close()
+    expect(existsSync(atExit)).toBe(false)
+    const killed = ns.helper({ uid: nobody })
+    const left = (await killed.request('cgroup-create', { limit: String(32 * MiB) })).fields.path
+    const killedPid = killed.pid!
+    killed.kill('SIGKILL')
+    await waitFor('the killed helper to go', () => !alive(killedPid))
+    expect(existsSync(left)).toBe(true)
+    const next = ns.helper({ uid: nobody })
+    const fresh = await next.request('cgroup-create', { limit: String(32 * MiB) })
+    expect(existsSync(left)).toBe(false)
+    await next.request('cgroup-remove', { id: fresh.fields.id })
+  })
+})
