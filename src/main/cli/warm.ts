@@ -54,7 +54,14 @@ export const lockCommand: CliCommand = {
     const code = report(finals, io, Boolean(values.json))
     if (code !== 0) return code
     if (!values.json) io.err('holding the lock; press Ctrl-C to unlock and exit')
-    await io.interrupted
+    // A pending promise keeps no process alive: without a terminal on stdin (a service, `&`,
+    // nohup) Node would exit here and drop the lock it just said it holds.
+    const keepAlive = setInterval(() => {}, 2 ** 30)
+    try {
+      await io.interrupted
+    } finally {
+      clearInterval(keepAlive)
+    }
     // Attached to the daemon, the lock lives there: let it go as this command promised.
     if (backend.attachedTo) await backend.unlock({ targets: positionals }).catch(() => {})
     return 0

@@ -221,8 +221,67 @@ sys.stdin.read()
     expect(f.residentBytes).toBeLessThanOrEqual(17 * MiB)
     expect(f.holders).toContainEqual({ pid: child.pid, command: 'python3' })
     expect(held.job.note).toMatch(new RegExp(`stayed resident: mapped by python3 \\(pid ${child.pid}\\)`))
+    expect(held.lockedByThisHearth).toBeUndefined()
     child.kill()
   })
+
+  it("names Hearth's own lock as such (not \"mapped by node\"), and evicts once it is unlocked", async () => {
+    // 4 MiB: within an unprivileged RLIMIT_MEMLOCK too, so the lock is this process's own.
+    const small = makeDataFile(join(tmp.dir, 'locked-here.bin'), 4)
+    const { jobs, warm } = await makeService({ mine: [small] })
+    const [lockJob] = await warm.lock(['mine'])
+    expect((await settle(jobs, lockJob)).status).toBe('done')
+    expect(warm.locks()).toMatchObject([{ modelId: 'mine', holder: 'hearth', pid: process.pid }])
+
+    const [r] = await warm.evict(['mine'])
+    expect(r.lockedByThisHearth).toBe(true)
+    expect(r.files[0].residentBytes).toBe(4 * MiB)
+    expect(r.files[0].holders).toEqual([{ pid: process.pid, command: expect.any(String), hearthLock: 'this' }])
+    expect(r.job.note).toBe(`4 MiB stayed resident: Hearth itself holds it locked in RAM (pid ${process.pid}); Unlock it, then evict again`)
+    expect(r.job.note).not.toMatch(/mapped by/)
+
+    await warm.unlock(['mine'])
+    const [after] = await warm.evict(['mine'])
+    expect(after.job.note).toBe('evicted')
+    expect(after.lockedByThisHearth).toBeUndefined()
+    expect(fincoreBytes(small)).toBeLessThan(MiB)
+  })
+
+  it('names a lock another Hearth holds (`hearth lock` in a terminal) with its command line', async () => {
+    const small = makeDataFile(join(tmp.dir, 'locked-there.bin'), 4)
+    const home = join(tmp.dir, 'other-home')
+    const other = spawn(process.execPath, [join(__dirname, '../../../../bin/hearth.js'), 'lock', small], {
+      cwd: join(__dirname, '../../../..'),
+      env: { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), HEARTH_OLLAMA_SYSTEM_DIR: join(home, 'none') },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+    try {
+      let err = ''
+      await new Promise<void>((ok, fail) => {
+        other.stderr!.on('data', (d) => {
+          err += d
+          if (/holding the lock/.test(err)) ok()
+        })
+        other.once('exit', (code) => fail(new Error(`hearth lock exited (${code}): ${err}`)))
+      })
+      // Stdin is not a terminal here (as under a service manager): the lock must still hold.
+      await new Promise((r) => setTimeout(r, 300))
+      expect(other.exitCode).toBeNull()
+      const { warm } = await makeService()
+      const [r] = await warm.evict([small])
+      expect(r.lockedByThisHearth).toBeUndefined()
+      expect(r.files[0].holders).toContainEqual({ pid: other.pid, command: `hearth lock ${small}`, hearthLock: 'other' })
+      expect(r.job.note).toBe(`4 MiB stayed resident: another Hearth holds it (\`hearth lock ${small}\`, pid ${other.pid}); end that one (Ctrl-C in its terminal) or unlock it there`)
+    } finally {
+      if (other.exitCode === null && other.signalCode === null) {
+        const exited = new Promise((ok) => other.once('exit', ok))
+        other.kill('SIGINT')
+        await exited
+      }
+    }
+    evict(small)
+    expect(fincoreBytes(small)).toBeLessThan(MiB)
+  }, 60_000)
 })
 
 describe('keep-warm', () => {
