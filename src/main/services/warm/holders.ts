@@ -1,6 +1,7 @@
 // Which processes map a file, matched by device + inode (a path can point at another inode after
 // a bind mount or a rename). Mapped pages cannot be dropped by DONTNEED, so evict names them.
 // The scan itself is services/procs'.
+import { readFile } from 'node:fs/promises'
 import { scanProcesses } from '../procs'
 
 export interface Holder {
