@@ -43,7 +43,7 @@ afterAll(async () => {
 function hearth(args: string[], json = true): { code: number | null; status: InotifyStatus; out: string; err: string } {
   const r = spawnSync('nsenter', ['-t', String(ns.pid), '-m', '--', process.execPath, join(repoRoot, 'bin/hearth.js'), 'sysctl', 'inotify', ...args, ...(json ? ['--json'] : [])], {
     cwd: repoRoot,
-    env: { PATH: process.env.PATH, HOME: join(ns.dir, 'home'), HEARTH_OLLAMA_SYSTEM_DIR: join(ns.dir, 'none') },
+    env: { PATH: process.env.PATH, HOME: join(ns.dir, 'home'), HEARTH_OLLAMA_SYSTEM_DIR: join(ns.dir, 'none'), HEARTH_NO_DAEMON: '1' },
     encoding: 'utf8',
     timeout: 60_000,
   })

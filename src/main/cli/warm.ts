@@ -68,6 +68,21 @@ export const lockCommand: CliCommand = {
   },
 }
 
+export const unlockCommand: CliCommand = {
+  name: 'unlock',
+  summary: 'release locks this Hearth holds (the app or the daemon, when one runs); no model: list them',
+  usage: 'hearth unlock [MODEL|PATH ...] [--json]',
+  async run(argv, io) {
+    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' } } })
+    const backend = await io.backend()
+    const locks = positionals.length ? await backend.unlock({ targets: positionals }) : await backend.locks()
+    if (values.json) io.out(JSON.stringify(locks))
+    else if (locks.length === 0) io.out(positionals.length ? 'unlocked; nothing else is locked' : 'nothing is locked by this Hearth')
+    else io.out(table([['LOCKED', 'BYTES', 'HOLDER', 'SINCE'], ...locks.map((l) => [l.label, formatBytes(l.lockedBytes), `${l.holder}${l.pid ? ` (pid ${l.pid})` : ''}`, new Date(l.sinceMs).toLocaleTimeString()])]))
+    return 0
+  },
+}
+
 async function printPins(backend: HearthApi, io: CliIo): Promise<number> {
   const pins = await backend.pins()
   if (pins.length === 0) io.out('no pinned models')

@@ -75,7 +75,7 @@ describe('a GGUF cut short', () => {
     ]) {
       const r = spawnSync(process.execPath, [join(root, 'bin/hearth.js'), 'plan', file, '--vram-mib', '8192'], {
         cwd: root,
-        env: { PATH: process.env.PATH, HOME: join(dir, 'home'), HEARTH_OLLAMA_SYSTEM_DIR: join(dir, 'none') },
+        env: { PATH: process.env.PATH, HOME: join(dir, 'home'), HEARTH_OLLAMA_SYSTEM_DIR: join(dir, 'none'), HEARTH_NO_DAEMON: '1' },
         encoding: 'utf8',
         timeout: 60_000,
       })

@@ -28,16 +28,17 @@ async function holdersOf(dev: number, ino: number, path: string, locking: Lockin
 }
 
 /** Why pages stayed, for people: Hearth's own lock first (with the fix), then other processes. */
-export function stayedNote(keptBytes: number, files: EvictFileReport[]): string {
+export function stayedNote(keptBytes: number, files: EvictFileReport[], target: string): string {
   if (keptBytes === 0) return 'evicted'
   const holders = new Map<number, EvictHolder>()
   for (const f of files) for (const h of f.holders) holders.set(h.pid, h)
   const all = [...holders.values()]
   if (all.length === 0) return `${gib(keptBytes)} stayed resident (dirty or in use)`
   const why: string[] = []
-  if (all.some((h) => h.hearthLock === 'this')) why.push(`Hearth itself holds it locked in RAM (pid ${process.pid}); Unlock it, then evict again`)
+  const unlock = `Unlock it (in the app, or \`hearth unlock ${target}\`), then evict again`
+  if (all.some((h) => h.hearthLock === 'this')) why.push(`Hearth itself holds it locked in RAM (pid ${process.pid}); ${unlock}`)
   for (const h of all.filter((x) => x.hearthLock === 'helper'))
-    why.push(`Hearth's privileged helper holds it locked in RAM for this Hearth (${h.command}, pid ${h.pid}); Unlock it, then evict again`)
+    why.push(`Hearth's privileged helper holds it locked in RAM for this Hearth (${h.command}, pid ${h.pid}); ${unlock}`)
   for (const h of all.filter((x) => x.hearthLock === 'other'))
     why.push(`another Hearth holds it (\`${h.command}\`, pid ${h.pid}); end that one (Ctrl-C in its terminal) or unlock it there`)
   const plain = all.filter((x) => !x.hearthLock)
@@ -90,9 +91,12 @@ export function createEvicting(deps: WarmServiceDeps, locking: Locking) {
       totalBytes: group.files.reduce((s, f) => s + f.bytes, 0),
       work: async (progress) => {
         for (const f of group.files) progress.add(await evictFile(f.path, files))
+        // how to name it to `hearth unlock`: its model id, or the path (quoted when it has spaces)
+        const target = group.modelId ?? (/\s/.test(group.key) ? `"${group.key}"` : group.key)
         return stayedNote(
           files.reduce((s, f) => s + (f.residentBytes ?? 0), 0),
           files,
+          target,
         )
       },
     })

@@ -141,7 +141,7 @@ export function createLocking(deps: WarmServiceDeps) {
     const g = await groupsOf(deps, targets)
     const missing = g.filter((x) => !locks.has(x.key))
     if (missing.length === g.length) {
-      throw new HearthError('NOT_FOUND', `${missing.map((m) => m.label).join(', ')} is not locked by this Hearth; see \`hearth locks\``)
+      throw new HearthError('NOT_FOUND', `${missing.map((m) => m.label).join(', ')} is not locked by this Hearth (\`hearth unlock\` with no model lists what it holds)`)
     }
     for (const x of g) {
       const l = locks.get(x.key)

@@ -237,7 +237,7 @@ sys.stdin.read()
     expect(r.lockedByThisHearth).toBe(true)
     expect(r.files[0].residentBytes).toBe(4 * MiB)
     expect(r.files[0].holders).toEqual([{ pid: process.pid, command: expect.any(String), hearthLock: 'this' }])
-    expect(r.job.note).toBe(`4 MiB stayed resident: Hearth itself holds it locked in RAM (pid ${process.pid}); Unlock it, then evict again`)
+    expect(r.job.note).toBe(`4 MiB stayed resident: Hearth itself holds it locked in RAM (pid ${process.pid}); Unlock it (in the app, or \`hearth unlock mine\`), then evict again`)
     expect(r.job.note).not.toMatch(/mapped by/)
 
     await warm.unlock(['mine'])
@@ -252,7 +252,7 @@ sys.stdin.read()
     const home = join(tmp.dir, 'other-home')
     const other = spawn(process.execPath, [join(__dirname, '../../../../bin/hearth.js'), 'lock', small], {
       cwd: join(__dirname, '../../../..'),
-      env: { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), HEARTH_OLLAMA_SYSTEM_DIR: join(home, 'none') },
+      env: { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), HEARTH_OLLAMA_SYSTEM_DIR: join(home, 'none'), HEARTH_NO_DAEMON: '1' },
       stdio: ['ignore', 'ignore', 'pipe'],
     })
     try {
