@@ -121,8 +121,9 @@ test(`${modelCount} models updating at 1 Hz keep the renderer's main thread unde
           const el = r.target instanceof Element ? r.target : r.target.parentElement
           if (r.type === 'attributes' && r.attributeName === 'data-resident-bytes') perf.rowUpdates++
           if (r.type === 'childList' && r.target.nodeName === 'TBODY') perf.rowsAddedOrRemoved += r.addedNodes.length + r.removedNodes.length
-          // what changed must sit in a residency cell (the bar, its label) or a job's progress
-          else if (!el?.closest('[data-testid=residency], [data-testid=job-progress]')) perf.outsideResidency.push(`${r.type} on ${el?.outerHTML.slice(0, 80)}`)
+          // what changed must sit in a residency cell (the bar, its label), a job's progress, or the
+          // load-time estimate (it follows residency)
+          else if (!el?.closest('[data-testid=residency], [data-testid=job-progress], [data-testid=load-time]')) perf.outsideResidency.push(`${r.type} on ${el?.outerHTML.slice(0, 80)}`)
         }
       })
       mo.observe(table, { subtree: true, attributes: true, childList: true, characterData: true })
