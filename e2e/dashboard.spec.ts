@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test'
+import { expect, test, type Page } from '@playwright/test'
 import { copyFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { formatBytes } from '../src/shared/format'
@@ -111,4 +111,101 @@ test('the theme toggle overrides the system scheme', async ({ page }) => {
   await expect(html).toHaveClass(/dark/)
   await toggle.click() // dark → system
   await expect(html).not.toHaveClass(/dark/)
+})
+
+/** The window scrolled to the models list, its top just under the sticky header. */
+async function listScreenshot(page: Page, file: string) {
+  await page.evaluate(() => {
+    const list = document.querySelector('[data-testid=model-table]')!.closest('section')!
+    const header = document.querySelector('header')!.getBoundingClientRect().height
+    window.scrollTo(0, list.getBoundingClientRect().top + window.scrollY - header - 8)
+  })
+  await page.screenshot({ path: join(shots, file) })
+}
+
+/** Where an element sits on the page; fails the test when it is not rendered. */
+async function box(page: Page, locator: ReturnType<Page['locator']>) {
+  const b = await locator.boundingBox()
+  expect(b, 'the element is rendered').not.toBeNull()
+  return b!
+}
+
+/**
+ * What makes a list usable at this width: every name readable (room for at least ~12 characters,
+ * the full name on hover), nothing wider than the window, and a row's actions on screen.
+ */
+async function checkListAt(page: Page, width: number, layout: 'wide' | 'narrow') {
+  await page.setViewportSize({ width, height: 900 })
+  await page.goto(state.url)
+  const table = page.getByTestId('model-table')
+  await expect(table).toHaveAttribute('data-layout', layout)
+  await expect(row(page, state.models[0].name)).toHaveCount(1)
+  const names = await page.getByTestId('model-name').evaluateAll((els) =>
+    els.map((el) => ({ name: el.textContent, title: el.getAttribute('title'), width: el.getBoundingClientRect().width, full: el.scrollWidth })),
+  )
+  expect(names.map((n) => n.name)).toEqual(expect.arrayContaining(state.models.map((m) => m.name)))
+  for (const n of names) {
+    expect(n.title, 'the full name on hover').toBe(n.name)
+    // the whole name, or at least 96 px of it (a dozen characters) with an ellipsis
+    expect(n.width, `${n.name}: the name's room at ${width} px`).toBeGreaterThanOrEqual(Math.min(n.full, 96) - 1)
+  }
+  const overflow = await table.evaluate((t) => ({ table: t.scrollWidth, room: t.parentElement!.clientWidth, page: document.documentElement.scrollWidth }))
+  expect(overflow.table, 'the table fits its panel: nothing to scroll sideways').toBeLessThanOrEqual(overflow.room + 1)
+  expect(overflow.page, 'the page fits the window').toBeLessThanOrEqual(width)
+}
+
+test('the models list works from 720 px: names readable, badges clear of the source, actions in a menu', async ({ page }) => {
+  test.setTimeout(120_000)
+  const errors = watchErrors(page)
+  await page.emulateMedia({ colorScheme: 'light' })
+  // The longest name, locked and pinned: the row with the least room.
+  const m = [...state.models].sort((a, b) => b.name.length - a.name.length)[0]
+
+  for (const width of [720, 760]) {
+    await checkListAt(page, width, 'narrow')
+    const r = row(page, m.name)
+    await expect(r.getByTestId('action-warm'), 'no inline buttons when narrow').toHaveCount(0)
+    const menuButton = r.getByTestId('row-menu')
+    const mb = await box(page, menuButton)
+    expect(mb.x + mb.width, 'the menu button is on screen').toBeLessThanOrEqual(width)
+    if (width === 760) {
+      await menuButton.click()
+      const items = r.getByTestId('row-menu-items')
+      await expect(items).toBeVisible()
+      for (const a of ['warm', 'evict', 'lock', 'pin']) await expect(items.getByTestId(`action-${a}`)).toBeVisible()
+      const ib = await box(page, items)
+      expect(ib.x, 'the menu is on screen').toBeGreaterThanOrEqual(0)
+      expect(ib.x + ib.width).toBeLessThanOrEqual(width)
+      await page.screenshot({ path: join(shots, 'models-760-menu.png') })
+      await items.getByTestId('action-lock').click()
+      await expect(items, 'a choice closes the menu').toBeHidden()
+      await expect(r.getByTestId('badge-locked')).toBeVisible()
+      await menuButton.click()
+      await r.getByTestId('row-menu-items').getByTestId('action-pin').click()
+      await expect(r.getByTestId('badge-pinned')).toBeVisible()
+    }
+  }
+  // Both badges beside the longest name, clear of the source column.
+  const r = row(page, m.name)
+  const source = await box(page, r.getByTestId('model-source'))
+  for (const b of ['badge-locked', 'badge-pinned']) {
+    const bb = await box(page, r.getByTestId(b))
+    expect(bb.x + bb.width, `${b} ends before the source column`).toBeLessThanOrEqual(source.x)
+  }
+  const name = await box(page, r.getByTestId('model-name'))
+  expect(name.width, 'the name keeps room beside the badges').toBeGreaterThanOrEqual(96)
+  await listScreenshot(page, 'models-760.png')
+
+  await checkListAt(page, 1280, 'wide')
+  const wideRow = row(page, m.name)
+  await expect(wideRow.getByTestId('row-menu')).toHaveCount(0)
+  const unlock = await box(page, wideRow.getByTestId('action-unlock'))
+  expect(unlock.x + unlock.width, 'inline actions are on screen').toBeLessThanOrEqual(1280)
+  await expect(wideRow.getByTestId('badge-locked')).toHaveText('Locked')
+  await listScreenshot(page, 'models-1280.png')
+  await wideRow.getByTestId('action-unlock').click()
+  await wideRow.getByTestId('action-unpin').click()
+  await expect(wideRow.getByTestId('badge-locked')).toHaveCount(0)
+  await expect(wideRow.getByTestId('badge-pinned')).toHaveCount(0)
+  expect(errors).toEqual([])
 })

@@ -1,17 +1,27 @@
 /// <reference lib="dom" />
 import { expect, test } from '@playwright/test'
 import koffi from 'koffi'
-import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { writeGguf } from '../test/helpers/gguf-writer'
 import { llamaShape } from '../test/helpers/model-shapes'
 import { isolatedEnv, repoRoot, startServe, type Served } from './support/serve'
 import { waitForRows } from './support/page'
 
-// The renderer with 200 models whose residency all changes every second: measure what it costs
-// the page (main-thread CPU from CDP, frame times and long tasks from the page) and print it.
+// The renderer with 200 models whose residency all changes every second: what it costs the page.
+// Asserted: how busy the renderer's main thread (React, style, layout) is, as CPU time from /proc
+// (not wall time, which other work on a shared 2-core machine inflates many times over), and that
+// an update touches only the residency cells. Frame times, long tasks and the whole renderer
+// process's CPU are printed beside it: wall-clock figures swing with the machine's load.
 const modelCount = 200
 const measureMs = 10_000
+/**
+ * The main thread busy at most half of the time while 200 rows update every second (500 ms of
+ * CPU per second, memory chart and cards included), so input still gets answered. Measured on
+ * this project's shared 2-core machines: 9% with residency still, 22% with every row moving and
+ * seven other engineers' tests running; a row render made 5 ms slower takes it past half.
+ */
+const maxMainThreadCpuShare = 0.5
 
 const libc = koffi.load('libc.so.6')
 const posixFadvise = libc.func('int posix_fadvise(int fd, int64_t offset, int64_t len, int advice)')
@@ -64,34 +74,61 @@ function churn(tick: number): void {
   })
 }
 
-type PagePerf = { frames: number[]; longTasks: number[]; rowUpdates: number }
+type PagePerf = { frames: number[]; longTasks: number[]; rowUpdates: number; outsideResidency: string[]; rowsAddedOrRemoved: number }
 
-test(`renderer stays smooth with ${modelCount} models updating at 1 Hz`, async ({ page }) => {
-  test.setTimeout(90_000)
+test(`${modelCount} models updating at 1 Hz keep the renderer's main thread under ${maxMainThreadCpuShare * 100}% busy (CPU time), and touch only their residency cells`, async ({ page, browser }) => {
+  test.setTimeout(120_000)
   await page.goto(served.url)
   await waitForRows(page, modelCount)
   const cdp = await page.context().newCDPSession(page)
   await cdp.send('Performance.enable')
+  // Chromium's per-process CPU time (seconds, all threads of the process): the renderers', printed.
+  const browserCdp = await browser.newBrowserCDPSession()
+  const rendererCpuSeconds = async () => {
+    const { processInfo } = (await browserCdp.send('SystemInfo.getProcessInfo')) as { processInfo: Array<{ type: string; id: number; cpuTime: number }> }
+    return processInfo.filter((p) => p.type === 'renderer').reduce((s, p) => s + p.cpuTime, 0)
+  }
+  /** CPU time of the renderers' main threads (the thread that runs React, style and layout): /proc's utime + stime. */
+  const mainThreadCpuSeconds = async () => {
+    const { processInfo } = (await browserCdp.send('SystemInfo.getProcessInfo')) as { processInfo: Array<{ type: string; id: number; cpuTime: number }> }
+    let ticks = 0
+    for (const p of processInfo.filter((x) => x.type === 'renderer')) {
+      // the main thread's id is the process id; fields 14 and 15 (after the command) are utime, stime
+      const f = readFileSync(`/proc/${p.id}/task/${p.id}/stat`, 'utf8').split(') ')[1].split(' ')
+      ticks += Number(f[11]) + Number(f[12])
+    }
+    return ticks / 100 // USER_HZ
+  }
   const metric = async () => {
     const { metrics } = await cdp.send('Performance.getMetrics')
     const get = (n: string) => metrics.find((m) => m.name === n)?.value ?? 0
-    return { task: get('TaskDuration'), script: get('ScriptDuration'), layout: get('LayoutDuration'), style: get('RecalcStyleDuration') }
+    return { task: get('TaskDuration'), script: get('ScriptDuration'), layout: get('LayoutDuration'), style: get('RecalcStyleDuration'), cpu: await rendererCpuSeconds(), main: await mainThreadCpuSeconds() }
   }
 
-  /** One measured window: CPU from CDP, frames and long tasks and row updates from the page. */
-  async function measure(ms: number, label: string) {
-    await page.evaluate(() => {
+  /** One measured window: renderer CPU and CDP timings, frames, long tasks and DOM changes from the page. */
+  async function measure(ms: number, label: string, withFrames: boolean) {
+    await page.evaluate((withFrames) => {
       const w = window as unknown as { __perf: PagePerf; __stop?: () => void }
       w.__stop?.()
-      const perf: PagePerf = (w.__perf = { frames: [], longTasks: [], rowUpdates: 0 })
+      const perf: PagePerf = (w.__perf = { frames: [], longTasks: [], rowUpdates: 0, outsideResidency: [], rowsAddedOrRemoved: 0 })
       const po = new PerformanceObserver((list) => {
         for (const e of list.getEntries()) perf.longTasks.push(e.duration)
       })
       po.observe({ type: 'longtask' })
+      const table = document.querySelector('[data-testid=model-table]')!
       const mo = new MutationObserver((records) => {
-        perf.rowUpdates += records.length
+        for (const r of records) {
+          const el = r.target instanceof Element ? r.target : r.target.parentElement
+          if (r.type === 'attributes' && r.attributeName === 'data-resident-bytes') perf.rowUpdates++
+          if (r.type === 'childList' && r.target.nodeName === 'TBODY') perf.rowsAddedOrRemoved += r.addedNodes.length + r.removedNodes.length
+          // what changed must sit in a residency cell (the bar, its label), a job's progress, or the
+          // load-time estimate (it follows residency)
+          else if (!el?.closest('[data-testid=residency], [data-testid=job-progress], [data-testid=load-time]')) perf.outsideResidency.push(`${r.type} on ${el?.outerHTML.slice(0, 80)}`)
+        }
       })
-      mo.observe(document.querySelector('[data-testid=model-table]')!, { subtree: true, attributes: true, attributeFilter: ['data-resident-bytes'] })
+      mo.observe(table, { subtree: true, attributes: true, childList: true, characterData: true })
+      // A rAF loop makes the page draw every frame, which costs CPU itself: frames are timed in
+      // their own window, never in the one whose CPU is asserted.
       let last = performance.now()
       let raf = 0
       const frame = (t: number) => {
@@ -99,13 +136,13 @@ test(`renderer stays smooth with ${modelCount} models updating at 1 Hz`, async (
         last = t
         raf = requestAnimationFrame(frame)
       }
-      raf = requestAnimationFrame(frame)
+      if (withFrames) raf = requestAnimationFrame(frame)
       w.__stop = () => {
         po.disconnect()
         mo.disconnect()
         cancelAnimationFrame(raf)
       }
-    })
+    }, withFrames)
     const m0 = await metric()
     await page.waitForTimeout(ms)
     const m1 = await metric()
@@ -114,28 +151,35 @@ test(`renderer stays smooth with ${modelCount} models updating at 1 Hz`, async (
     const pct = (p: number) => frames[Math.min(frames.length - 1, Math.floor(p * frames.length))] ?? NaN
     const seconds = ms / 1000
     const share = (a: number, b: number) => `${(((b - a) / seconds) * 100).toFixed(1)}%`
+    const cpuShare = (m1.cpu - m0.cpu) / seconds
+    const mainShare = (m1.main - m0.main) / seconds
     const line =
-      `${label}, ${seconds} s: main-thread CPU ${share(m0.task, m1.task)} ` +
-      `(script ${share(m0.script, m1.script)}, style ${share(m0.style, m1.style)}, layout ${share(m0.layout, m1.layout)}); ` +
-      `frames ${frames.length} p50 ${pct(0.5).toFixed(1)} ms p95 ${pct(0.95).toFixed(1)} ms max ${pct(1).toFixed(1)} ms; ` +
+      `${label}, ${seconds} s: main thread CPU ${(mainShare * 100).toFixed(1)}% of a core (renderer process ${(cpuShare * 100).toFixed(1)}%); ` +
+      `main-thread task time ${share(m0.task, m1.task)} (script ${share(m0.script, m1.script)}, style ${share(m0.style, m1.style)}, layout ${share(m0.layout, m1.layout)}); ` +
+      (withFrames ? `frames ${frames.length} p50 ${pct(0.5).toFixed(1)} ms p95 ${pct(0.95).toFixed(1)} ms max ${pct(1).toFixed(1)} ms; ` : '') +
       `long tasks ${perf.longTasks.length} (${perf.longTasks.reduce((a, b) => a + b, 0).toFixed(0)} ms); ` +
-      `row residency updates ${perf.rowUpdates} (${(perf.rowUpdates / seconds).toFixed(0)}/s)`
+      `row residency updates ${perf.rowUpdates} (${(perf.rowUpdates / seconds).toFixed(0)}/s); load average ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}`
     console.log(line)
     test.info().annotations.push({ type: 'perf', description: line })
-    return { rowUpdates: perf.rowUpdates, seconds }
+    return { ...perf, seconds, mainShare }
   }
 
-  // The same page, first with only the memory chart ticking, then with every row moving: the
-  // difference is what 200 live rows cost. Figures are reported, not asserted (timings are noisy
-  // on a shared machine); what must hold is that the rows did update live.
-  await measure(4000, `renderer, ${modelCount} models, residency still`)
+  // The same page, first with only the memory chart ticking, then with every row moving.
+  await page.waitForTimeout(3000) // past the first render and the chart's first samples
+  await measure(4000, `renderer, ${modelCount} models, residency still`, false)
   let tick = 0
   churn(tick++)
   const timer = setInterval(() => churn(tick++), 1000)
   try {
     await page.waitForTimeout(1500)
-    const live = await measure(measureMs, `renderer, ${modelCount} models updating at 1 Hz`)
+    const live = await measure(measureMs, `renderer, ${modelCount} models updating at 1 Hz`, false)
+    await measure(5000, `renderer, ${modelCount} models updating at 1 Hz, frames timed`, true)
+    // the rows did update live: most of 200 rows × 10 ticks
     expect(live.rowUpdates).toBeGreaterThan(modelCount * live.seconds * 0.3)
+    // an update re-renders only the residency cells: no row re-created, nothing else in a row touched
+    expect(live.rowsAddedOrRemoved).toBe(0)
+    expect(live.outsideResidency.slice(0, 5)).toEqual([])
+    expect(live.mainShare, `renderer main thread's CPU share with ${modelCount} rows updating at 1 Hz`).toBeLessThanOrEqual(maxMainThreadCpuShare)
   } finally {
     clearInterval(timer)
   }

@@ -9,7 +9,7 @@ import { UsageError, type CliCommand, type CliIo } from './cli/command'
 import { modelsCommand } from './cli/models'
 import { statusCommand } from './cli/status'
 import { serveCommand } from './cli/serve'
-import { warmCommand, evictCommand, lockCommand, pinCommand, unpinCommand, jobsCommand } from './cli/warm'
+import { warmCommand, evictCommand, lockCommand, pinCommand, unpinCommand, jobsCommand, unlockCommand } from './cli/warm'
 import { planCommand } from './cli/plan'
 import { stageCommand, unstageCommand, offCommand, sysctlCommand } from './cli/stage'
 import { tensorsCommand } from './cli/tensors'
@@ -27,6 +27,7 @@ const commands: CliCommand[] = [
   warmCommand,
   evictCommand,
   lockCommand,
+  unlockCommand,
   pinCommand,
   unpinCommand,
   jobsCommand,

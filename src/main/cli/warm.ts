@@ -54,9 +54,31 @@ export const lockCommand: CliCommand = {
     const code = report(finals, io, Boolean(values.json))
     if (code !== 0) return code
     if (!values.json) io.err('holding the lock; press Ctrl-C to unlock and exit')
-    await io.interrupted
+    // A pending promise keeps no process alive: without a terminal on stdin (a service, `&`,
+    // nohup) Node would exit here and drop the lock it just said it holds.
+    const keepAlive = setInterval(() => {}, 2 ** 30)
+    try {
+      await io.interrupted
+    } finally {
+      clearInterval(keepAlive)
+    }
     // Attached to the daemon, the lock lives there: let it go as this command promised.
     if (backend.attachedTo) await backend.unlock({ targets: positionals }).catch(() => {})
+    return 0
+  },
+}
+
+export const unlockCommand: CliCommand = {
+  name: 'unlock',
+  summary: 'release locks this Hearth holds (the app or the daemon, when one runs); no model: list them',
+  usage: 'hearth unlock [MODEL|PATH ...] [--json]',
+  async run(argv, io) {
+    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' } } })
+    const backend = await io.backend()
+    const locks = positionals.length ? await backend.unlock({ targets: positionals }) : await backend.locks()
+    if (values.json) io.out(JSON.stringify(locks))
+    else if (locks.length === 0) io.out(positionals.length ? 'unlocked; nothing else is locked' : 'nothing is locked by this Hearth')
+    else io.out(table([['LOCKED', 'BYTES', 'HOLDER', 'SINCE'], ...locks.map((l) => [l.label, formatBytes(l.lockedBytes), `${l.holder}${l.pid ? ` (pid ${l.pid})` : ''}`, new Date(l.sinceMs).toLocaleTimeString()])]))
     return 0
   },
 }

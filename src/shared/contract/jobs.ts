@@ -63,16 +63,29 @@ export interface WarmPlan {
   summary: string
 }
 
+/** A process whose mapping keeps a file's pages resident through an evict. */
+export interface EvictHolder {
+  pid: number
+  command: string
+  /**
+   * Set when the holder is a Hearth lock: 'this' — this Hearth holds it locked in its own memory,
+   * 'helper' — this Hearth's privileged helper holds it locked (both undone by unlock), 'other' —
+   * another Hearth process (a `hearth lock` in a terminal, another window).
+   */
+  hearthLock?: 'this' | 'helper' | 'other'
+}
 export interface EvictFileReport {
   path: string
   bytes: number
   /** Still resident after DONTNEED (mapped or locked pages stay); null when unknown */
   residentBytes: number | null
-  holders: { pid: number; command: string }[]
+  holders: EvictHolder[]
 }
 export interface EvictReport {
   job: Job
   files: EvictFileReport[]
+  /** Pages stayed because this Hearth holds the model locked: unlock it, then evict again */
+  lockedByThisHearth?: boolean
 }
 
 export interface LockInfo {
@@ -83,6 +96,8 @@ export interface LockInfo {
   sinceMs: number
   /** Who holds the lock: this Hearth process (within RLIMIT_MEMLOCK), or the privileged helper (beyond it) */
   holder: 'hearth' | 'helper'
+  /** The process whose memory holds the locked pages (its VmLck in /proc/PID/status), when known */
+  pid?: number
 }
 
 export interface PinInfo {

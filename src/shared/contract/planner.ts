@@ -11,6 +11,11 @@ export interface GpuProcess {
   /** comm or nvidia-smi's process_name */
   name: string
   usedBytes: number | null
+  /**
+   * GTT: system RAM the GPU maps for this process (AMD and Intel xe, from DRM fdinfo), apart from
+   * usedBytes. On an APU (integrated GPU) the model's weights live here, not in VRAM.
+   */
+  gttBytes?: number
   /** The GGUF/safetensors file this process maps or holds open, when one is found */
   modelPath?: string
   modelId?: string
@@ -28,6 +33,9 @@ export interface GpuDevice {
   /** Percent 0..100, null where the source does not say */
   utilizationPercent: number | null
   processes: GpuProcess[]
+  /** AMD: the GTT aperture (system RAM the GPU may map) and how much of it is in use; an APU runs models from it */
+  gttTotalBytes?: number
+  gttUsedBytes?: number | null
 }
 
 export interface GpuSample {

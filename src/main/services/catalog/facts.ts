@@ -1,7 +1,7 @@
 // Header facts of model files, read with bounded reads only (never the weights), cached by
 // (path, size, mtime) so a rescan of an unchanged tree parses nothing again.
 import type { GgufFacts, SafetensorsFacts } from '../../../shared/api'
-import { ggufFacts, readGgufHeader, type GgufHeader } from '../gguf/read-gguf'
+import { GgufTruncatedError, ggufFacts, readGgufHeader, type GgufHeader } from '../gguf/read-gguf'
 import { readRangeUncached } from '../../sys/direct-read'
 import { ggmlBlock, tensorBytes } from '../../../shared/planner/ggml-types'
 
@@ -29,6 +29,7 @@ export async function parseGguf(path: string, bytes: number): Promise<Parsed<Ggu
   try {
     h = await readGgufHeader(path)
   } catch (err) {
+    if (err instanceof GgufTruncatedError) return { ok: false, reason: err.message }
     const msg = err instanceof Error ? err.message : String(err)
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'ENOENT') return { ok: false, reason: 'vanished during the scan' }

@@ -39,24 +39,57 @@ function plain(v: unknown): GgufValue {
 }
 
 /**
- * The library reads ranges through `fetch` for http URLs; this answers those ranges from the
- * local file with uncached reads, so parsing a header leaves the page cache as it was.
+ * A GGUF that ends inside its header (an interrupted download): where it ends, and in which part.
+ * The library reads past the end as zeros and returns a header of empty keys and tensors, so
+ * without this check such a file passes as a model with missing keys.
  */
-function uncachedFetch(path: string): typeof fetch {
+export class GgufTruncatedError extends Error {
+  constructor(
+    readonly fileBytes: number,
+    /** Where the file stops: in the metadata key/values, or in the tensor descriptions after them */
+    readonly section: 'metadata' | 'tensor descriptions' | 'header',
+    /** The header's length as far as it could be read (the real one is at least this) */
+    readonly headerBytesAtLeast?: number,
+  ) {
+    const where = section === 'header' ? 'its header' : `its header, in the ${section === 'metadata' ? 'metadata (key/value pairs)' : 'tensor descriptions'}`
+    const need = headerBytesAtLeast ? `, which needs at least ${headerBytesAtLeast} bytes` : ''
+    super(`truncated GGUF: the file is ${fileBytes} bytes and ends inside ${where}${need}; an interrupted download? Download it again`)
+  }
+}
+
+/**
+ * The library reads ranges through `fetch` for http URLs; this answers those ranges from the
+ * local file with uncached reads, so parsing a header leaves the page cache as it was. It
+ * records the file's size as it answers.
+ */
+function uncachedFetch(path: string, size: { bytes: number }): typeof fetch {
   return (async (_url: unknown, init?: { headers?: Record<string, string> }) => {
     const m = /bytes=(\d+)-(\d+)/.exec(init?.headers?.Range ?? '')
     const start = m ? Number(m[1]) : 0
     const endInclusive = m ? Number(m[2]) : 2 ** 21 - 1
     const r = await readRangeUncached(path, start, endInclusive - start + 1)
+    size.bytes = r.totalBytes
     const last = start + r.data.length - 1
     return new Response(new Uint8Array(r.data).buffer, { status: 206, headers: { 'content-range': `bytes ${start}-${last}/${r.totalBytes}` } })
   }) as typeof fetch
 }
 
-/** Throws an Error whose message says why the file is not a readable GGUF. */
+/** The library's own errors for reads that ran off the end of the data it had. */
+const ranOffTheEnd = /maximum chunk fetches|outside the bounds|Offset is outside/i
+
+/** Throws an Error whose message says why the file is not a readable GGUF (GgufTruncatedError when it is cut short). */
 export async function readGgufHeader(path: string): Promise<GgufHeader> {
   const { gguf } = await ggufLib()
-  const out = await gguf('http://hearth.invalid/local-file', { fetch: uncachedFetch(path), computeParametersCount: true })
+  const size = { bytes: -1 }
+  let out: Awaited<ReturnType<typeof gguf>>
+  try {
+    out = await gguf('http://hearth.invalid/local-file', { fetch: uncachedFetch(path, size) })
+  } catch (err) {
+    if (size.bytes >= 0 && (err instanceof RangeError || ranOffTheEnd.test((err as Error).message))) throw new GgufTruncatedError(size.bytes, 'header')
+    throw err
+  }
+  const [infoStart, infoEnd] = out.tensorInfoByteRange
+  if (size.bytes < infoEnd) throw new GgufTruncatedError(size.bytes, size.bytes < infoStart ? 'metadata' : 'tensor descriptions', infoEnd)
   const metadata: Record<string, GgufValue> = {}
   for (const [k, v] of Object.entries(out.metadata)) {
     // The token lists are large and nobody here needs their contents, only their length.
@@ -77,7 +110,7 @@ export async function readGgufHeader(path: string): Promise<GgufHeader> {
     metadata,
     tensors,
     tensorDataOffset: Number(out.tensorDataOffset),
-    parameterCount: out.parameterCount,
+    parameterCount: tensors.reduce((sum, t) => sum + t.shape.reduce((a, d) => a * d, 1), 0),
   }
 }
 

@@ -6,7 +6,7 @@ import { HearthError } from '../../../shared/api'
 import type { HelperClient } from '../../helper-client'
 import { describeFsError } from './errors'
 
-export type LockHelper = Pick<HelperClient, 'status' | 'request' | 'running' | 'onReset'>
+export type LockHelper = Pick<HelperClient, 'status' | 'request' | 'running' | 'onReset' | 'pid'>
 
 export interface HelperFileLock {
   /** What Hearth was asked to lock */

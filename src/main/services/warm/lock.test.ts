@@ -1,47 +1,41 @@
-// Lock survives pressure: inside a memory-limited cgroup (v1, 384 MiB), a Hearth locker holds file
-// L while a twin T of the same size was merely read; a hog then allocates until the cgroup must
-// reclaim. Everything runs inside the cgroup, so the rest of the machine never feels it.
+// Lock survives pressure: inside a memory-limited cgroup (384 MiB; v2 memory.max or v1
+// memory.limit_in_bytes, the helper prints which), a Hearth locker holds file L while a twin T of
+// the same size was merely read; a hog then allocates until the cgroup must reclaim. Everything
+// runs inside the cgroup, so the rest of the machine never feels it.
 import { execFileSync, spawn } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, expect, it } from 'vitest'
 import { evict, fincoreBytes, makeDataFile, tempDir } from '../../../../test/support/files'
+import { cgroupUnavailable, memoryLimited, type MemoryCgroup } from '../../../../test/support/cgroup'
 
 const MiB = 1 << 20
 const tmp = tempDir('hearth-lock-')
-const cg = `/sys/fs/cgroup/memory/hearth-lock-test-${process.pid}`
 const kids: { kill: () => void }[] = []
+let cg: MemoryCgroup | undefined
 
 afterAll(() => {
   for (const k of kids) k.kill()
-  for (let i = 0; i < 50 && existsSync(cg); i++) {
-    try {
-      rmdirSync(cg)
-    } catch {
-      execFileSync('sleep', ['0.1'])
-    }
-  }
+  cg?.remove()
   tmp.cleanup()
 })
 
 /** Runs argv inside the cgroup (the shell joins it, then execs). */
 function inCgroup(argv: string[]) {
-  return spawn('sh', ['-c', `echo $$ > ${cg}/cgroup.procs && exec "$@"`, 'sh', ...argv], { stdio: ['pipe', 'pipe', 'inherit'] })
+  return spawn('sh', ['-c', `echo $$ > ${cg!.procsFile} && exec "$@"`, 'sh', ...argv], { stdio: ['pipe', 'pipe', 'inherit'] })
 }
 
-it.skipIf(process.getuid?.() !== 0 || !existsSync('/sys/fs/cgroup/memory'))('a locked file survives a memory hog that evicts its unlocked twin', async () => {
+const unavailable = cgroupUnavailable('memory')
+it.skipIf(unavailable)(`a locked file survives a memory hog that evicts its unlocked twin${unavailable ? ` (skipped: ${unavailable})` : ''}`, async () => {
   const locked = makeDataFile(join(tmp.dir, 'locked.bin'), 64)
   const twin = makeDataFile(join(tmp.dir, 'twin.bin'), 64)
-  mkdirSync(cg)
-  writeFileSync(`${cg}/memory.limit_in_bytes`, String(384 * MiB))
-  writeFileSync(`${cg}/memory.swappiness`, '0')
+  cg = memoryLimited(384 * MiB)
 
   const locker = inCgroup([process.execPath, '--import', 'tsx', join(__dirname, '../../../../test/children/warm-child.ts'), 'hold', locked])
   kids.push(locker)
   const line = await new Promise<string>((ok) => locker.stdout!.once('data', (d) => ok(String(d))))
   expect(JSON.parse(line)).toMatchObject({ code: 'OK' })
   // The twin's pages are charged to the cgroup by reading it from inside.
-  execFileSync('sh', ['-c', `echo $$ > ${cg}/cgroup.procs && cat ${twin} > /dev/null`])
+  execFileSync('sh', ['-c', `echo $$ > ${cg.procsFile} && cat ${twin} > /dev/null`])
   expect(fincoreBytes(locked)).toBe(64 * MiB)
   expect(fincoreBytes(twin)).toBe(64 * MiB)
 
@@ -50,7 +44,7 @@ it.skipIf(process.getuid?.() !== 0 || !existsSync('/sys/fs/cgroup/memory'))('a l
   kids.push(hog)
   await new Promise((ok) => hog.on('close', ok))
 
-  expect(Number(readFileSync(`${cg}/memory.failcnt`, 'utf8'))).toBeGreaterThan(0)
+  expect(cg.limitHits()).toBeGreaterThan(0)
   expect(fincoreBytes(locked)).toBe(64 * MiB)
   expect(fincoreBytes(twin)).toBeLessThan(32 * MiB)
   locker.stdin!.end()

@@ -20,6 +20,11 @@ export interface WarmFileOptions {
   stallMs?: number
   signal: AbortSignal
   onBytes: (bytes: number) => void
+  /**
+   * The sendfile call (the default is the real one). Returning -1 is how a filesystem without
+   * splice answers; tests pass such a function to run the read fallback on real files.
+   */
+  sendfile?: (outFd: number, inFd: number, positionBytes: number, lengthBytes: number) => Promise<number>
 }
 
 export interface WarmFileResult {
@@ -93,7 +98,11 @@ export async function warmFile(path: string, opts: WarmFileOptions): Promise<War
       const now = fstatSync(fd).size
       return new HearthError('IO', `${path} shrank from ${sizeBytes} to ${now} bytes during the warm (read stopped at byte ${at}); was it being rewritten?`)
     }
-    const readOne = async (buf: Uint8Array | null): Promise<boolean> => {
+    const sendfile = opts.sendfile ?? sendfileAsync
+    // Each reader gets its read buffer when it first needs one: at the start with the read engine,
+    // or when sendfile fails part way and every reader falls back to reads.
+    const readOne = async (reader: { buf: Uint8Array | null }): Promise<boolean> => {
+      const buffer = () => (reader.buf ??= allocAligned(readBufferBytes))
       const r = queue[0]
       if (!r) return false
       const pos = r.offsetBytes
@@ -105,11 +114,11 @@ export async function warmFile(path: string, opts: WarmFileOptions): Promise<War
       let n: number
       const what = () => `reading ${path} at byte ${pos}`
       if (engine === 'sendfile') {
-        n = await withStall(sendfileAsync(devNull(), fd, pos, len), stallMs, opts.signal, what)
+        n = await withStall(sendfile(devNull(), fd, pos, len), stallMs, opts.signal, what)
         if (n < 0) {
           // sendfile failed (no splice on this filesystem, or an I/O error): read() says which.
           engine = 'read'
-          n = await withStall(preadInto(fd, buf ?? allocAligned(readBufferBytes), Math.min(len, readBufferBytes), pos), stallMs, opts.signal, what).catch(
+          n = await withStall(preadInto(fd, buffer(), Math.min(len, readBufferBytes), pos), stallMs, opts.signal, what).catch(
             (err) => {
               throw describeFsError(err, path, `read at byte ${pos}`)
             },
@@ -118,7 +127,7 @@ export async function warmFile(path: string, opts: WarmFileOptions): Promise<War
           if (n < len && n > 0) queue.unshift({ offsetBytes: pos + n, lengthBytes: len - n })
         }
       } else if (engine === 'read') {
-        n = await withStall(preadInto(fd, buf!, len, pos), stallMs, opts.signal, what).catch((err) => {
+        n = await withStall(preadInto(fd, buffer(), len, pos), stallMs, opts.signal, what).catch((err) => {
           throw describeFsError(err, path, `read at byte ${pos}`)
         })
         if (n > 0 && n < len) queue.unshift({ offsetBytes: pos + n, lengthBytes: len - n })
@@ -148,8 +157,8 @@ export async function warmFile(path: string, opts: WarmFileOptions): Promise<War
     const readers = Math.max(1, Math.min(8, opts.readers ?? 1))
     await Promise.all(
       Array.from({ length: readers }, async () => {
-        const buf = engine === 'read' ? allocAligned(readBufferBytes) : null
-        while (!opts.signal.aborted && (await readOne(buf)));
+        const reader = { buf: null as Uint8Array | null }
+        while (!opts.signal.aborted && (await readOne(reader)));
       }),
     )
     if (opts.signal.aborted) throw new HearthError('CANCELLED', 'cancelled')

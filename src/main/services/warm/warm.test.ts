@@ -9,8 +9,8 @@ import type { ResolvedFile } from '../../context'
 import { createJobRunner } from '../jobs'
 import { createWarmService, type WarmServiceDeps } from '.'
 import { evict, fincoreBytes, makeDataFile, tempDir } from '../../../../test/support/files'
-import { throttleReads } from '../../../../test/support/cgroup'
-import type { WarmEngine } from './warm-file'
+import { cgroupUnavailable, throttleReads } from '../../../../test/support/cgroup'
+import { warmFile, type WarmEngine } from './warm-file'
 
 const MiB = 1 << 20
 const tmp = tempDir('hearth-warm-')
@@ -32,6 +32,11 @@ async function makeService(models: Record<string, string[]> = {}, extra: Partial
 
 const settle = (jobs: ReturnType<typeof createJobRunner>, j: Job) => jobs.wait(j.id)
 
+// Tests that need a slow disk make one with a read-throttled cgroup (v2 io.max or v1 blkio; the
+// helper prints which); where neither exists they are skipped and say why in their name.
+const noThrottle = cgroupUnavailable('io')
+const throttled = (name: string) => (noThrottle ? `${name} (skipped: no read throttle here: ${noThrottle})` : name)
+
 beforeAll(() => {
   data = makeDataFile(join(tmp.dir, 'data.bin'), 96)
 })
@@ -52,6 +57,25 @@ describe('warm', () => {
     })
   }
 
+  it('when sendfile is unavailable (a filesystem without splice) the read fallback warms the whole file', async () => {
+    evict(data)
+    expect(fincoreBytes(data)).toBeLessThan(8 * MiB)
+    let refused = 0
+    let reported = 0
+    const r = await warmFile(data, {
+      signal: new AbortController().signal,
+      readers: 2,
+      onBytes: (n) => (reported += n),
+      // what sendfile(2) answers where the filesystem cannot splice: every call fails
+      sendfile: async () => (refused++, -1),
+    })
+    // Both readers hit the refusal before falling back, and every later chunk is read with pread.
+    expect(refused).toBeGreaterThanOrEqual(1)
+    expect(r.readBytes).toBeGreaterThanOrEqual(88 * MiB)
+    expect(reported).toBe(r.readBytes)
+    expect(fincoreBytes(data)).toBe(96 * MiB)
+  })
+
   it('reads only what is missing: half-resident reads half, fully resident returns at once', async () => {
     evict(data)
     const { jobs, warm } = await makeService()
@@ -69,7 +93,7 @@ describe('warm', () => {
     expect(again.note).toMatch(/^read 0 KiB/)
   })
 
-  it('a second request for the same model joins the running job', async () => {
+  it.skipIf(noThrottle)(throttled('a second request for the same model joins the running job'), async () => {
     evict(data)
     const { jobs, warm } = await makeService({ m1: [data] })
     const undo = throttleReads(data, 64 * MiB)
@@ -83,7 +107,7 @@ describe('warm', () => {
     }
   })
 
-  it('cancel stops the reads: residency stops growing within a second', async () => {
+  it.skipIf(noThrottle)(throttled('cancel stops the reads: residency stops growing within a second'), async () => {
     evict(data)
     const { jobs, warm } = await makeService()
     // At 24 MiB/s the whole file would take 4 s. The kernel's readahead already queued in the
@@ -108,7 +132,7 @@ describe('warm', () => {
     }
   })
 
-  it('a stalled read fails the job with the reason instead of hanging', async () => {
+  it.skipIf(noThrottle)(throttled('a stalled read fails the job with the reason instead of hanging'), async () => {
     evict(data)
     const { jobs, warm } = await makeService({}, { stallMs: 800 })
     const undo = throttleReads(data, 64 * 1024)
@@ -122,7 +146,7 @@ describe('warm', () => {
     }
   })
 
-  it('a file that shrinks mid-warm fails with both sizes; one that vanishes fails too', async () => {
+  it.skipIf(noThrottle)(throttled('a file that shrinks mid-warm fails with both sizes; one that vanishes fails too'), async () => {
     const victim = makeDataFile(join(tmp.dir, 'victim.bin'), 32)
     const { jobs, warm } = await makeService()
     let undo = throttleReads(victim, 8 * MiB)
@@ -197,8 +221,67 @@ sys.stdin.read()
     expect(f.residentBytes).toBeLessThanOrEqual(17 * MiB)
     expect(f.holders).toContainEqual({ pid: child.pid, command: 'python3' })
     expect(held.job.note).toMatch(new RegExp(`stayed resident: mapped by python3 \\(pid ${child.pid}\\)`))
+    expect(held.lockedByThisHearth).toBeUndefined()
     child.kill()
   })
+
+  it("names Hearth's own lock as such (not \"mapped by node\"), and evicts once it is unlocked", async () => {
+    // 4 MiB: within an unprivileged RLIMIT_MEMLOCK too, so the lock is this process's own.
+    const small = makeDataFile(join(tmp.dir, 'locked-here.bin'), 4)
+    const { jobs, warm } = await makeService({ mine: [small] })
+    const [lockJob] = await warm.lock(['mine'])
+    expect((await settle(jobs, lockJob)).status).toBe('done')
+    expect(warm.locks()).toMatchObject([{ modelId: 'mine', holder: 'hearth', pid: process.pid }])
+
+    const [r] = await warm.evict(['mine'])
+    expect(r.lockedByThisHearth).toBe(true)
+    expect(r.files[0].residentBytes).toBe(4 * MiB)
+    expect(r.files[0].holders).toEqual([{ pid: process.pid, command: expect.any(String), hearthLock: 'this' }])
+    expect(r.job.note).toBe(`4 MiB stayed resident: Hearth itself holds it locked in RAM (pid ${process.pid}); Unlock it (in the app, or \`hearth unlock mine\`), then evict again`)
+    expect(r.job.note).not.toMatch(/mapped by/)
+
+    await warm.unlock(['mine'])
+    const [after] = await warm.evict(['mine'])
+    expect(after.job.note).toBe('evicted')
+    expect(after.lockedByThisHearth).toBeUndefined()
+    expect(fincoreBytes(small)).toBeLessThan(MiB)
+  })
+
+  it('names a lock another Hearth holds (`hearth lock` in a terminal) with its command line', async () => {
+    const small = makeDataFile(join(tmp.dir, 'locked-there.bin'), 4)
+    const home = join(tmp.dir, 'other-home')
+    const other = spawn(process.execPath, [join(__dirname, '../../../../bin/hearth.js'), 'lock', small], {
+      cwd: join(__dirname, '../../../..'),
+      env: { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), HEARTH_OLLAMA_SYSTEM_DIR: join(home, 'none'), HEARTH_NO_DAEMON: '1' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+    try {
+      let err = ''
+      await new Promise<void>((ok, fail) => {
+        other.stderr!.on('data', (d) => {
+          err += d
+          if (/holding the lock/.test(err)) ok()
+        })
+        other.once('exit', (code) => fail(new Error(`hearth lock exited (${code}): ${err}`)))
+      })
+      // Stdin is not a terminal here (as under a service manager): the lock must still hold.
+      await new Promise((r) => setTimeout(r, 300))
+      expect(other.exitCode).toBeNull()
+      const { warm } = await makeService()
+      const [r] = await warm.evict([small])
+      expect(r.lockedByThisHearth).toBeUndefined()
+      expect(r.files[0].holders).toContainEqual({ pid: other.pid, command: `hearth lock ${small}`, hearthLock: 'other' })
+      expect(r.job.note).toBe(`4 MiB stayed resident: another Hearth holds it (\`hearth lock ${small}\`, pid ${other.pid}); end that one (Ctrl-C in its terminal) or unlock it there`)
+    } finally {
+      if (other.exitCode === null && other.signalCode === null) {
+        const exited = new Promise((ok) => other.once('exit', ok))
+        other.kill('SIGINT')
+        await exited
+      }
+    }
+    evict(small)
+    expect(fincoreBytes(small)).toBeLessThan(MiB)
+  }, 60_000)
 })
 
 describe('keep-warm', () => {

@@ -6,12 +6,14 @@ import { formatBytes, formatPercent } from '../../../shared/format'
  * How much of a model sits in RAM. Unknown bytes (files this user may not probe) are striped and
  * the reason is spelled out, never guessed: mincore would claim 100% for them.
  */
-export const ResidencyBar = memo(function ResidencyBar({ residency, compact = false }: { residency: ModelResidency | undefined; compact?: boolean }) {
+export const ResidencyBar = memo(function ResidencyBar({ residency, compact = false, narrow = false }: { residency: ModelResidency | undefined; compact?: boolean; narrow?: boolean }) {
+  // narrow: a list squeezed into a small window keeps the label's room for the bar
+  const labelWidth = narrow ? 'w-28' : 'w-36'
   if (!residency) {
     return (
       <div className="flex items-center gap-2" data-testid="residency" data-state="loading">
         <div className="h-2.5 flex-1 rounded-full bg-zinc-200 dark:bg-zinc-800" />
-        <span className="w-36 text-right text-xs text-zinc-400 tabular-nums">…</span>
+        <span className={`${labelWidth} text-right text-xs text-zinc-400 tabular-nums`}>…</span>
       </div>
     )
   }
@@ -40,7 +42,7 @@ export const ResidencyBar = memo(function ResidencyBar({ residency, compact = fa
         <div className="h-full w-full origin-left bg-emerald-500 dark:bg-emerald-400" style={{ transform: `scaleX(${residentShare})` }} />
         {unknownShare > 0 && <div className="bar-unknown absolute inset-y-0 right-0" style={{ width: `${unknownShare * 100}%` }} />}
       </div>
-      <span className={`w-36 shrink-0 text-right text-xs tabular-nums ${allUnknown ? 'text-zinc-500 italic' : 'text-zinc-700 dark:text-zinc-300'}`}>
+      <span className={`${labelWidth} shrink-0 truncate text-right text-xs tabular-nums ${allUnknown ? 'text-zinc-500 italic' : 'text-zinc-700 dark:text-zinc-300'}`}>
         {label}
       </span>
     </div>

@@ -23,6 +23,8 @@ export interface Toast {
   kind: 'error' | 'info'
   title: string
   message: string
+  /** One button that fixes what the toast reports (e.g. "Unlock and evict"); it dismisses the toast */
+  action?: { label: string; run: () => void }
 }
 
 /** A warm waiting for the user's word: the plan says it would push other warm models out. */

@@ -93,9 +93,15 @@ function LocksAndPins() {
         ) : (
           <ul className="divide-y divide-zinc-100 dark:divide-zinc-800" data-testid="locks">
             {locks.map((l) => (
-              <li key={l.paths.join('\n')} className="flex items-center gap-2 px-4 py-2 text-sm">
-                <span className="truncate font-medium" title={l.paths.join('\n')}>{l.label}</span>
-                <span className="ml-auto shrink-0 text-xs text-zinc-500 tabular-nums">{formatBytes(l.lockedBytes)} since {timeOf(l.sinceMs)}</span>
+              <li key={l.paths.join('\n')} className="flex items-center gap-2 px-4 py-2 text-sm" data-testid="lock" data-pid={l.pid ?? ''}>
+                <span className="min-w-0 truncate font-medium" title={l.paths.join('\n')}>{l.label}</span>
+                <span
+                  className="ml-auto shrink-0 text-xs text-zinc-500 tabular-nums"
+                  title={l.pid ? `Held in the memory of ${l.holder === 'helper' ? "Hearth's privileged helper" : 'this Hearth'} (pid ${l.pid}): VmLck in /proc/${l.pid}/status counts it` : undefined}
+                >
+                  {formatBytes(l.lockedBytes)} since {timeOf(l.sinceMs)}
+                  {l.pid ? ` · ${l.holder === 'helper' ? 'helper ' : ''}pid ${l.pid}` : ''}
+                </span>
                 <button
                   type="button"
                   onClick={() => void unlockModel(l.modelId ?? l.paths[0], l.label)}

@@ -10,7 +10,7 @@ function ActionButton({ icon, label, title, onClick, disabled, testId, size }: {
   onClick: () => void
   disabled?: boolean
   testId: string
-  size: 'row' | 'detail'
+  size: 'row' | 'detail' | 'menu'
 }) {
   return (
     <button
@@ -19,31 +19,43 @@ function ActionButton({ icon, label, title, onClick, disabled, testId, size }: {
       disabled={disabled}
       title={title}
       data-testid={testId}
-      className={`inline-flex items-center gap-1 rounded-md border border-zinc-300 text-zinc-700 hover:bg-zinc-100 disabled:cursor-default disabled:opacity-40 disabled:hover:bg-transparent dark:border-zinc-700 dark:text-zinc-200 dark:hover:bg-zinc-800 ${
-        size === 'row' ? 'px-1.5 py-0.5 text-xs' : 'px-2.5 py-1 text-sm'
-      }`}
+      role={size === 'menu' ? 'menuitem' : undefined}
+      className={
+        size === 'menu'
+          ? 'flex w-full items-center gap-2 rounded px-2.5 py-1.5 text-left text-sm text-zinc-700 hover:bg-zinc-100 disabled:cursor-default disabled:opacity-40 disabled:hover:bg-transparent dark:text-zinc-200 dark:hover:bg-zinc-800'
+          : `inline-flex items-center gap-1 rounded-md border border-zinc-300 text-zinc-700 hover:bg-zinc-100 disabled:cursor-default disabled:opacity-40 disabled:hover:bg-transparent dark:border-zinc-700 dark:text-zinc-200 dark:hover:bg-zinc-800 ${
+              size === 'row' ? 'px-1.5 py-0.5 text-xs' : 'px-2.5 py-1 text-sm'
+            }`
+      }
     >
-      <Icon name={icon} className={size === 'row' ? 'h-3.5 w-3.5' : 'h-4 w-4'} />
+      <Icon name={icon} className={size === 'detail' ? 'h-4 w-4' : 'h-3.5 w-3.5'} />
       {label}
     </button>
   )
 }
 
-/** Warm / Evict / Lock (Unlock) / Pin (Unpin) for one model: in its row and in its detail header. */
-export function ModelJobActions({ model, size = 'row' }: { model: Model; size?: 'row' | 'detail' }) {
+/**
+ * Warm / Evict / Lock (Unlock) / Pin (Unpin) for one model: in its row, in its detail header, or
+ * as the items of its row menu (`menu`; `onDone` closes the menu after a choice).
+ */
+export function ModelJobActions({ model, size = 'row', onDone }: { model: Model; size?: 'row' | 'detail' | 'menu'; onDone?: () => void }) {
   const job = useActiveJobOf(model.id)
   const busy = useIsBusy(model.id)
   const locked = useIsLocked(model.id)
   const pinned = useIsPinned(model.id)
   const warming = job !== undefined && (job.kind === 'warm' || job.kind === 'rewarm')
+  const done = (run: () => void) => () => {
+    onDone?.()
+    run()
+  }
   return (
-    <div className="inline-flex items-center gap-1" data-testid="job-actions">
+    <div className={size === 'menu' ? 'flex flex-col' : 'inline-flex items-center gap-1'} data-testid="job-actions">
       <ActionButton
         size={size}
         icon="warm"
         label="Warm"
         title={warming ? `${model.name} is being warmed` : `Read ${model.name} into RAM (only the parts not already there)`}
-        onClick={() => void warmModel(model.id, model.name)}
+        onClick={done(() => void warmModel(model.id, model.name))}
         disabled={busy || warming}
         testId="action-warm"
       />
@@ -52,32 +64,32 @@ export function ModelJobActions({ model, size = 'row' }: { model: Model; size?: 
         icon="evict"
         label="Evict"
         title={`Drop ${model.name} from the page cache (stops a warm of it first)`}
-        onClick={() => void evictModel(model.id, model.name)}
+        onClick={done(() => void evictModel(model.id, model.name))}
         disabled={busy}
         testId="action-evict"
       />
       {locked ? (
-        <ActionButton size={size} icon="unlock" label="Unlock" title={`Let memory pressure evict ${model.name} again`} onClick={() => void unlockModel(model.id, model.name)} disabled={busy} testId="action-unlock" />
+        <ActionButton size={size} icon="unlock" label="Unlock" title={`Let memory pressure evict ${model.name} again`} onClick={done(() => void unlockModel(model.id, model.name))} disabled={busy} testId="action-unlock" />
       ) : (
         <ActionButton
           size={size}
           icon="lock"
           label="Lock"
           title={`Hold ${model.name} in RAM (mlock) so memory pressure cannot evict it`}
-          onClick={() => void lockModel(model.id, model.name)}
+          onClick={done(() => void lockModel(model.id, model.name))}
           disabled={busy || job?.kind === 'lock'}
           testId="action-lock"
         />
       )}
       {pinned ? (
-        <ActionButton size={size} icon="pin" label="Unpin" title={`Stop keeping ${model.name} warm`} onClick={() => void pinModel(model.id, model.name, false)} disabled={busy} testId="action-unpin" />
+        <ActionButton size={size} icon="pin" label="Unpin" title={`Stop keeping ${model.name} warm`} onClick={done(() => void pinModel(model.id, model.name, false))} disabled={busy} testId="action-unpin" />
       ) : (
         <ActionButton
           size={size}
           icon="pin"
           label="Pin"
           title={`Keep ${model.name} warm: re-read it at low priority when its residency drops`}
-          onClick={() => void pinModel(model.id, model.name, true)}
+          onClick={done(() => void pinModel(model.id, model.name, true))}
           disabled={busy}
           testId="action-pin"
         />
@@ -86,21 +98,24 @@ export function ModelJobActions({ model, size = 'row' }: { model: Model; size?: 
   )
 }
 
-/** "Pinned" and "Locked" chips beside a model's name. */
-export function ModelJobBadges({ modelId }: { modelId: string }) {
+/** "Pinned" and "Locked" chips beside a model's name; icons only (named on hover) where room is short. */
+export function ModelJobBadges({ modelId, iconsOnly = false }: { modelId: string; iconsOnly?: boolean }) {
   const locked = useIsLocked(modelId)
   const pinned = useIsPinned(modelId)
   if (!locked && !pinned) return null
+  const chip = 'inline-flex items-center gap-0.5 rounded px-1 text-[10px] font-semibold tracking-wide uppercase'
   return (
-    <span className="ml-1.5 inline-flex gap-1 align-middle">
+    <span className="inline-flex shrink-0 gap-1 align-middle">
       {locked && (
-        <span data-testid="badge-locked" title="Locked in RAM (mlock)" className="inline-flex items-center gap-0.5 rounded bg-violet-100 px-1 text-[10px] font-semibold tracking-wide text-violet-800 uppercase dark:bg-violet-900/60 dark:text-violet-200">
-          <Icon name="lock" className="h-2.5 w-2.5" />Locked
+        <span data-testid="badge-locked" title="Locked in RAM (mlock)" aria-label="Locked" className={`${chip} bg-violet-100 text-violet-800 dark:bg-violet-900/60 dark:text-violet-200`}>
+          <Icon name="lock" className="h-2.5 w-2.5" />
+          {!iconsOnly && 'Locked'}
         </span>
       )}
       {pinned && (
-        <span data-testid="badge-pinned" title="Kept warm: re-read when its residency drops" className="inline-flex items-center gap-0.5 rounded bg-amber-100 px-1 text-[10px] font-semibold tracking-wide text-amber-800 uppercase dark:bg-amber-900/60 dark:text-amber-200">
-          <Icon name="pin" className="h-2.5 w-2.5" />Pinned
+        <span data-testid="badge-pinned" title="Kept warm: re-read when its residency drops" aria-label="Pinned" className={`${chip} bg-amber-100 text-amber-800 dark:bg-amber-900/60 dark:text-amber-200`}>
+          <Icon name="pin" className="h-2.5 w-2.5" />
+          {!iconsOnly && 'Pinned'}
         </span>
       )}
     </span>

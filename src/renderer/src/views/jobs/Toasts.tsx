@@ -2,9 +2,9 @@ import { useEffect } from 'react'
 import { useJobs, type Toast } from '../../stores/jobs'
 
 function ToastCard({ toast }: { toast: Toast }) {
-  // Errors stay until dismissed: they carry the fix, and people read them at their own pace.
+  // Errors and toasts that offer a fix stay until dismissed: people read them at their own pace.
   useEffect(() => {
-    if (toast.kind === 'error') return
+    if (toast.kind === 'error' || toast.action) return
     const t = setTimeout(() => useJobs.getState().dismiss(toast.id), 8000)
     return () => clearTimeout(t)
   }, [toast])
@@ -22,6 +22,19 @@ function ToastCard({ toast }: { toast: Toast }) {
         <div className="min-w-0 flex-1">
           <div className="font-semibold">{toast.title}</div>
           <div className="mt-0.5 break-words" data-testid="toast-message">{toast.message}</div>
+          {toast.action && (
+            <button
+              type="button"
+              data-testid="toast-action"
+              onClick={() => {
+                useJobs.getState().dismiss(toast.id)
+                toast.action!.run()
+              }}
+              className="mt-2 rounded-md border border-zinc-300 px-2 py-0.5 text-xs font-medium hover:bg-zinc-100 dark:border-zinc-600 dark:hover:bg-zinc-800"
+            >
+              {toast.action.label}
+            </button>
+          )}
         </div>
         <button type="button" onClick={() => useJobs.getState().dismiss(toast.id)} aria-label="Dismiss" className="shrink-0 rounded px-1 opacity-60 hover:opacity-100">
           ×

@@ -81,10 +81,13 @@ export async function evictModel(modelId: string, label: string): Promise<void> 
   await withBusy(modelId, async () => {
     try {
       const reports = await hearth().evict({ targets: [modelId] })
-      // Pages a running process maps (or locks) stay: say how much and who holds them.
+      // Pages a running process maps (or locks) stay: say how much and who holds them. When it is
+      // this Hearth's own lock, offer to undo it.
       for (const r of reports) {
         const kept = r.files.reduce((s, f) => s + (f.residentBytes ?? 0), 0)
-        if (kept > 0) useJobs.getState().toast({ kind: 'info', title: `${r.job.label}: not all of it left RAM`, message: r.job.note ?? `${formatBytes(kept)} stayed resident` })
+        if (kept === 0) continue
+        const action = r.lockedByThisHearth ? { label: 'Unlock and evict', run: () => void unlockThenEvict(modelId, label) } : undefined
+        useJobs.getState().toast({ kind: 'info', title: `${r.job.label}: not all of it left RAM`, message: r.job.note ?? `${formatBytes(kept)} stayed resident`, action })
       }
     } catch (err) {
       fail(`Cannot evict ${label}`, err)
@@ -110,6 +113,11 @@ export async function unlockModel(modelId: string, label: string): Promise<void>
       fail(`Cannot unlock ${label}`, err)
     }
   })
+}
+
+async function unlockThenEvict(modelId: string, label: string): Promise<void> {
+  await unlockModel(modelId, label)
+  if (!useJobs.getState().locks.some((l) => l.modelId === modelId)) await evictModel(modelId, label)
 }
 
 export async function pinModel(modelId: string, label: string, pin: boolean): Promise<void> {

@@ -1,4 +1,4 @@
-import { useMemo } from 'react'
+import { useMemo, useRef } from 'react'
 import { useShallow } from 'zustand/react/shallow'
 import type { Model } from '../../../../shared/api'
 import { Panel } from '../../components/Card'
@@ -7,16 +7,30 @@ import { residentFraction, useResidency } from '../../stores/residency'
 import { useUi, type SortKey } from '../../stores/ui'
 import { ModelRow } from './ModelRow'
 import { formatLabel, searchText, sourceLabel } from './describe'
+import { ListLayoutContext, useMeasuredLayout, type ListLayout } from './list-layout'
 import { useLoadTimeOrder } from '../doctor/LoadTimeCell'
 
-const columns: { key: SortKey; label: string; align?: 'right' }[] = [
-  { key: 'name', label: 'Model' },
-  { key: 'source', label: 'Source' },
-  { key: 'bytes', label: 'Size', align: 'right' },
-  { key: 'format', label: 'Format' },
-  { key: 'resident', label: 'In RAM' },
-  { key: 'load', label: 'Load', align: 'right' },
+interface Column {
+  key: SortKey
+  label: string
+  align?: 'right'
+  /** Column width per layout (Tailwind classes); null hides it there. The name column takes the rest. */
+  width: Record<ListLayout, string | null>
+}
+
+/** The columns after the name, in order; ModelRow renders its cells in the same order. */
+const columns: Column[] = [
+  { key: 'source', label: 'Source', width: { wide: 'w-32', narrow: 'w-32' } },
+  { key: 'bytes', label: 'Size', align: 'right', width: { wide: 'w-24', narrow: 'w-20' } },
+  // narrow: shown under the name instead
+  { key: 'format', label: 'Format', width: { wide: 'w-40', narrow: null } },
+  { key: 'resident', label: 'In RAM', width: { wide: 'w-64', narrow: 'w-48' } },
+  // the Doctor's load-time estimate (views/doctor/LoadTimeCell)
+  { key: 'load', label: 'Load', align: 'right', width: { wide: 'w-24', narrow: 'w-20' } },
 ]
+
+/** The actions column: four buttons when wide (room for Unlock and Unpin), one menu button when narrow. */
+const actionsWidth: Record<ListLayout, string> = { wide: 'w-80', narrow: 'w-12' }
 
 const compareBy: Record<Exclude<SortKey, 'resident' | 'load'>, (a: Model, b: Model) => number> = {
   name: (a, b) => a.name.localeCompare(b.name),
@@ -57,6 +71,9 @@ export function ModelList() {
   )
   const loadOrder = useLoadTimeOrder(filtered, sortKey === 'load', sortDesc)
   const ids = staticOrder ?? residencyOrder ?? loadOrder ?? []
+  const listRef = useRef<HTMLDivElement>(null)
+  const layout = useMeasuredLayout(listRef)
+  const shown = columns.filter((c) => c.width[layout] !== null)
 
   return (
     <Panel
@@ -70,43 +87,42 @@ export function ModelList() {
           placeholder="Filter by name, source, quant…"
           aria-label="Filter models"
           data-testid="model-filter"
-          className="mr-4 w-64 rounded-md border border-zinc-300 bg-transparent px-2.5 py-1 text-sm outline-none focus:border-sky-500 dark:border-zinc-700"
+          className="mr-4 w-64 max-w-[45vw] rounded-md border border-zinc-300 bg-transparent px-2.5 py-1 text-sm outline-none focus:border-sky-500 dark:border-zinc-700"
         />
       }
     >
-      <div className="overflow-x-auto">
-        <table className="w-full table-fixed text-left" data-testid="model-table">
-          <colgroup>
-            <col />
-            <col className="w-32" />
-            <col className="w-24" />
-            <col className="w-44" />
-            <col className="w-80" />
-            <col className="w-24" />
-            {/* table-fixed gives a w-px column 1 px: room for the row actions (Warm Evict Lock Pin) */}
-            <col className="w-72" />
-          </colgroup>
-          <thead className="bg-zinc-50 text-xs tracking-wide text-zinc-500 uppercase dark:bg-zinc-800/60 dark:text-zinc-400">
-            <tr>
-              {columns.map((c, i) => (
-                <th key={c.key} className={`py-2 font-medium ${i === 0 ? 'pr-3 pl-4' : 'px-3'} ${c.align === 'right' ? 'text-right' : ''}`} aria-sort={sortKey === c.key ? (sortDesc ? 'descending' : 'ascending') : undefined}>
-                  <button type="button" onClick={() => sortBy(c.key)} className="uppercase hover:text-zinc-900 dark:hover:text-zinc-100" data-testid={`sort-${c.key}`}>
-                    {c.label}
-                    <span className="ml-1 inline-block w-2">{sortKey === c.key ? (sortDesc ? '↓' : '↑') : ''}</span>
-                  </button>
-                </th>
+      <div ref={listRef} className="overflow-x-auto">
+        <ListLayoutContext.Provider value={layout}>
+          <table className="w-full table-fixed text-left" data-testid="model-table" data-layout={layout}>
+            <colgroup>
+              <col />
+              {shown.map((c) => (
+                <col key={c.key} className={c.width[layout]!} />
               ))}
-              <th className="pr-4">
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {ids.map((id) => (
-              <ModelRow key={id} id={id} />
-            ))}
-          </tbody>
-        </table>
+              <col className={actionsWidth[layout]} />
+            </colgroup>
+            <thead className="bg-zinc-50 text-xs tracking-wide text-zinc-500 uppercase dark:bg-zinc-800/60 dark:text-zinc-400">
+              <tr>
+                {[{ key: 'name' as const, label: 'Model', align: undefined }, ...shown].map((c, i) => (
+                  <th key={c.key} className={`py-2 font-medium ${i === 0 ? 'pr-3 pl-4' : 'px-3'} ${c.align === 'right' ? 'text-right' : ''}`} aria-sort={sortKey === c.key ? (sortDesc ? 'descending' : 'ascending') : undefined}>
+                    <button type="button" onClick={() => sortBy(c.key)} className="uppercase hover:text-zinc-900 dark:hover:text-zinc-100" data-testid={`sort-${c.key}`}>
+                      {c.label}
+                      <span className="ml-1 inline-block w-2">{sortKey === c.key ? (sortDesc ? '↓' : '↑') : ''}</span>
+                    </button>
+                  </th>
+                ))}
+                <th className="pr-4">
+                  <span className="sr-only">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {ids.map((id) => (
+                <ModelRow key={id} id={id} />
+              ))}
+            </tbody>
+          </table>
+        </ListLayoutContext.Provider>
         {ids.length === 0 && (models?.length ?? 0) > 0 && <div className="px-4 py-6 text-center text-sm text-zinc-500">No model matches “{filter}”.</div>}
       </div>
     </Panel>

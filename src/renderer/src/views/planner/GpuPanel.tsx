@@ -2,6 +2,7 @@
 // they hold, and running llama-servers against the plan of their own command line.
 import { useEffect } from 'react'
 import { Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
+import { DeviceGtt, ProcessGtt } from '../../components/GpuGtt'
 import { usePlanner } from './planner-store'
 import { mib } from './Alternatives'
 
@@ -28,6 +29,7 @@ function GpuTelemetry() {
             </div>
             <div className="mt-0.5 text-xs text-zinc-500" data-testid="gpu-memory">
               {gib(g.usedBytes)} of {gib(g.totalBytes)} used{g.utilizationPercent !== null ? ` · ${g.utilizationPercent}% busy` : ''}
+              <DeviceGtt gpu={g} />
             </div>
             <div className="h-20">
               <ResponsiveContainer>
@@ -41,6 +43,7 @@ function GpuTelemetry() {
             {g.processes.map((p) => (
               <div key={p.pid} className="text-xs" data-testid="gpu-process">
                 {p.name} (pid {p.pid}){p.modelPath ? ` holds ${shortName(p.modelPath)}` : ''}{p.usedBytes !== null ? `: ${gib(p.usedBytes)}` : ''}
+                <ProcessGtt bytes={p.gttBytes} />
               </div>
             ))}
           </div>
