@@ -67,9 +67,15 @@ async function main(): Promise<void> {
   await model.dispose()
 }
 
+/** llama.cpp's log lines reach us through a queue of their own, at times after the load's rejection: give the reason a moment to arrive. */
+async function reasonArrived(ms: number): Promise<void> {
+  for (const until = Date.now() + ms; !firstError && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20))
+}
+
 main().then(
   () => process.exit(0),
-  (err: unknown) => {
+  async (err: unknown) => {
+    await reasonArrived(1000)
     try {
       const message = err instanceof Error ? err.message : String(err)
       emit({ event: 'error', message: firstError && !message.includes(firstError) ? `${message}: ${firstError}` : message })
