@@ -72,18 +72,25 @@ static int remove_seq(unsigned seq)
 	return 0;
 }
 
-int cgroup_remove_all(void)
+int cgroup_remove_all(int *removed)
 {
-	int failed = 0;
-	for (int i = 0; i < MAX_CGROUPS; i++)
-		if (live[i] && remove_seq(live[i]) < 0)
+	int failed = 0, done = 0;
+	for (int i = 0; i < MAX_CGROUPS; i++) {
+		if (!live[i])
+			continue;
+		if (remove_seq(live[i]) < 0)
 			failed++;
+		else
+			done++;
+	}
+	if (removed)
+		*removed = done;
 	return failed;
 }
 
 static void remove_at_exit(void)
 {
-	cgroup_remove_all();
+	cgroup_remove_all(NULL);
 }
 
 static int write_at(int dirfd, const char *file, const char *text)

@@ -555,10 +555,12 @@ static void verb_off(const struct hp_request *r)
 		return; /* another helper holds the journal: answered BUSY, nothing was undone */
 	int unlocked = locks_release_all();
 	int sysctl_failed = sysctl_revert_all(r->id);
-	pressure_release_all();
-	failed += cgroup_remove_all();
+	uint64_t released = pressure_release_all();
+	int cgroups = 0;
+	failed += cgroup_remove_all(&cgroups);
 	stage_cleanup_base();
-	reply_ok(r->id, "failed=%d unlocked=%d sysctl-failed=%d", failed, unlocked, sysctl_failed);
+	reply_ok(r->id, "failed=%d unlocked=%d sysctl-failed=%d pressure-released-bytes=%llu cgroups-removed=%d", failed, unlocked,
+		 sysctl_failed, (unsigned long long)released, cgroups);
 }
 
 static void verb_cancel(const struct hp_request *r)

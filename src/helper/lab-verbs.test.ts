@@ -61,16 +61,22 @@ describe.skipIf(!root)('pressure (dummy memory locked through the helper)', () =
     for (let i = 0; i < 10; i++, await sleep(100)) lows.push(memAvailable())
     expect(Math.min(...lows)).toBeGreaterThan(reserve - 32 * MiB)
 
-    // Something else needs 256 MiB: the holder gives it back rather than eat into the reserve.
+    // Something else needs memory: the holder gives it back rather than eat into the reserve. The
+    // machine is shared (a test process ending frees memory too), so the need grows 64 MiB at a
+    // time, up to all the holder holds, until the holder has given back 128 MiB.
     const heldBefore = vmLckBytes(holder)
-    const hog = Buffer.alloc(256 * MiB, 1)
-    await waitFor('the holder to shed', () => vmLckBytes(holder) < heldBefore - 128 * MiB)
+    const hogs: Buffer[] = []
+    for (let i = 0; i < 8 && vmLckBytes(holder) >= heldBefore - 128 * MiB; i++) {
+      hogs.push(Buffer.alloc(64 * MiB, 1))
+      await waitFor('the holder to shed', () => vmLckBytes(holder) < heldBefore - 128 * MiB, 1500).catch(() => undefined)
+    }
+    expect(vmLckBytes(holder)).toBeLessThan(heldBefore - 128 * MiB)
     await sleep(400)
     expect(memAvailable()).toBeGreaterThan(reserve - 64 * MiB)
     const st = await h.request('pressure-status')
     expect(Number(st.fields['shed-bytes'])).toBeGreaterThan(128 * MiB)
     expect(Number(st.fields['held-bytes'])).toBe(vmLckBytes(holder))
-    expect(hog[hog.length - 1]).toBe(1)
+    expect(hogs.every((b) => b[b.length - 1] === 1)).toBe(true)
 
     // Other work on this shared machine may have taken back more meanwhile: compare with the holder.
     const stillHeld = vmLckBytes(holder)
@@ -117,7 +123,9 @@ describe.skipIf(!root)('pressure (dummy memory locked through the helper)', () =
     const h2 = ns.helper({ uid: 65534 })
     await holdAbout(h2, 256 * MiB)
     const holder2 = await holderOf(h2)
-    await h2.request('off')
+    const held2 = vmLckBytes(holder2)
+    const off = await h2.request('off')
+    expect(Number(off.fields['pressure-released-bytes'])).toBe(held2)
     expect(alive(holder2)).toBe(false)
     expect(Number((await h2.request('pressure-status')).fields['held-bytes'])).toBe(0)
   })
@@ -164,7 +172,7 @@ describe.skipIf(!root || !v1Memory)('memory cgroups (v1, through the helper)', (
     const many = []
     for (let i = 0; i < 8; i++) many.push((await h.request('cgroup-create', { limit: String(32 * MiB) })).fields.path)
     expect((await refusal(h.request('cgroup-create', { limit: String(32 * MiB) }))).code).toBe('TOO_LARGE')
-    await h.request('off')
+    expect(Number((await h.request('off')).fields['cgroups-removed'])).toBe(8)
     for (const p of many) expect(existsSync(p)).toBe(false)
 
     // Limits below 16 MiB are refused before anything is made.

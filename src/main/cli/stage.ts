@@ -44,7 +44,7 @@ export const unstageCommand: CliCommand = {
 
 export const offCommand: CliCommand = {
   name: 'off',
-  summary: 'undo everything Hearth did: stages, locks, runtime sysctl changes',
+  summary: 'undo everything Hearth did: stages, locks, runtime sysctl changes, the lab\'s memory pressure',
   usage: 'hearth off [--dry-run] [--json]',
   async run(argv, io) {
     const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, 'dry-run': { type: 'boolean' } } })
@@ -58,6 +58,7 @@ export const offCommand: CliCommand = {
         for (const s of preview.staged) io.out(`  unstage ${s.path} (${formatBytes(s.bytes)})`)
         for (const l of preview.locks) io.out(`  unlock  ${l.path} (${formatBytes(l.bytes)}, ${l.holder === 'hearth' ? 'held by Hearth itself' : 'held by the helper'})`)
         for (const c of preview.sysctls) io.out(`  restore ${c.key} = ${c.original} (now ${c.value})`)
+        if (preview.pressureHeldBytes) io.out(`  release ${formatBytes(preview.pressureHeldBytes)} of locked dummy memory (the load lab's memory pressure)`)
         for (const h of preview.holders) io.out(`  note: ${h.command} (pid ${h.pid}) holds ${h.path}: its RAM stays in use until it exits`)
       }
       if (!values.json) for (const p of preview.problems) io.err(`note: ${p}`)
@@ -70,6 +71,8 @@ export const offCommand: CliCommand = {
       for (const l of r.lazy) io.out(`detached ${l.path}: still held by ${l.holders}; its RAM stays in use until they exit`)
       if (r.unlocked) io.out(`unlocked ${r.unlocked} file${r.unlocked === 1 ? '' : 's'}`)
       for (const s of r.sysctlsRestored) io.out(`restored ${s.key} = ${s.value}`)
+      if (r.pressureReleasedBytes) io.out(`released ${formatBytes(r.pressureReleasedBytes)} of locked dummy memory`)
+      if (r.cgroupsRemoved) io.out(`removed ${r.cgroupsRemoved} load-lab memory cgroup${r.cgroupsRemoved === 1 ? '' : 's'}`)
       for (const p of r.problems) io.err(`not undone: ${p}`)
       if (r.failed) io.err(`${r.failed} thing${r.failed === 1 ? '' : 's'} could not be undone`)
     }

@@ -73,6 +73,8 @@ export interface OffPreview {
   /** Every lock: Hearth's own process's and the helper's */
   locks: OffLock[]
   sysctls: SysctlChange[]
+  /** Dummy memory the load lab holds locked through the helper (0 when none) */
+  pressureHeldBytes: number
   /** Processes holding staged copies: off detaches those lazily and their RAM stays in use */
   holders: HeldBy[]
   /** What could not be looked at (no helper, authentication dismissed …), for people */
@@ -87,6 +89,9 @@ export interface OffResult {
   /** Locks released: in Hearth's own process and in the helper */
   unlocked: number
   sysctlsRestored: { key: string; value: number }[]
+  /** The load lab's locked dummy memory let go, and its memory cgroups removed */
+  pressureReleasedBytes: number
+  cgroupsRemoved: number
   failed: number
   /** Why something could not be undone, for people (empty when all went well) */
   problems: string[]

@@ -90,6 +90,33 @@ describe('cold and warm runs with the built-in loader', () => {
   }, 300_000)
 })
 
+describe.skipIf(!root)('undo everything covers the lab (a real helper)', () => {
+  let ns: Namespace
+  beforeAll(async () => {
+    buildHelper()
+    ns = await openNamespace()
+  })
+  afterAll(() => ns?.dispose())
+
+  it("off's preview lists the lab's locked dummy memory, and off releases it and says how much", async () => {
+    const helper = ns.helper()
+    const { lab, staging } = await labServices(dir, helper)
+    expect((await staging.offPreview()).pressureHeldBytes).toBe(0)
+    const available = Number(/^MemAvailable:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'))![1]) * 1024
+    const held = (await lab.pressure(available - 256 * 2 ** 20)).pressure
+    expect(held.heldBytes).toBeGreaterThan(64 * 2 ** 20)
+    const preview = await staging.offPreview()
+    expect(preview.pressureHeldBytes).toBe(held.heldBytes)
+    expect(preview.nothingToUndo).toBe(false)
+    const r = await staging.off()
+    expect(r.failed).toBe(0)
+    expect(r.pressureReleasedBytes).toBe(held.heldBytes)
+    expect((await lab.memoryState()).pressure.heldBytes).toBe(0)
+    expect((await staging.offPreview()).nothingToUndo).toBe(true)
+    await helper.close()
+  }, 60_000)
+})
+
 describe.skipIf(!root || !v1Memory)('under a memory limit (cgroup v1 through the helper)', () => {
   let ns: Namespace
   let helper: HelperClient

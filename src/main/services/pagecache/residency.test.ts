@@ -61,11 +61,12 @@ describe.each<ResidencyProbe>(['cachestat', 'mincore'])('residency by %s', (meth
     const { ours: ra, fincore: fa } = await besideFincore(a, async () => (await service().ofFiles(files))[0], prepare)
     expect(ra).toMatchObject({ path: a, bytes: 128 * MiB, modelId: 'm', method })
     expect(ra.residentBytes).toBe(fa)
-    expect(ra.residentBytes).toBeGreaterThanOrEqual(24 * MiB)
+    // This VM drops a few MiB of a file moments after a plain read (docs/FACTS.md): slack, not 24 MiB exactly.
+    expect(ra.residentBytes).toBeGreaterThanOrEqual(16 * MiB)
     const { ours: rb, fincore: fb } = await besideFincore(b, async () => (await service().ofFiles(files))[1], prepare)
     // fincore counts the partial last page whole; Hearth never reports more than the file.
     expect(rb.residentBytes).toBe(Math.min(fb, 64 * MiB + 123))
-    expect(rb.residentBytes).toBeGreaterThan(4 * MiB)
+    expect(rb.residentBytes).toBeGreaterThan(2 * MiB)
   })
 
   it('draws a heat strip: first half read → first buckets hot, last ones cold', async () => {

@@ -289,12 +289,15 @@ export function createStagingService(deps: StagingDeps) {
   async function offPreview(): Promise<OffPreview> {
     const problems: string[] = []
     let s = emptyState()
+    let pressureHeldBytes = 0
     if (!helper.status().available) {
       const why = await unreachableStages()
       if (why) problems.push(why)
     } else if (helperMayHoldState()) {
       try {
         s = await status({ start: true })
+        // Only a running helper can hold the lab's dummy memory: it dies with its holder.
+        if (helper.running) pressureHeldBytes = Number((await helper.request('pressure-status')).fields['held-bytes']) || 0
       } catch (err) {
         problems.push(`could not ask the privileged helper what it holds: ${errorText(err)}`)
       }
@@ -305,15 +308,16 @@ export function createStagingService(deps: StagingDeps) {
       staged: s.staged,
       locks,
       sysctls: s.sysctls,
+      pressureHeldBytes,
       holders,
       problems,
-      nothingToUndo: s.staged.length + locks.length + s.sysctls.length === 0,
+      nothingToUndo: s.staged.length + locks.length + s.sysctls.length === 0 && pressureHeldBytes === 0,
     }
   }
 
   /** Undoes every stage, lock and sysctl change, with or without a helper; says what it could not. */
   async function off(): Promise<OffResult> {
-    const result: OffResult = { unstaged: [], lazy: [], unlocked: 0, sysctlsRestored: [], failed: 0, problems: [] }
+    const result: OffResult = { unstaged: [], lazy: [], unlocked: 0, sysctlsRestored: [], pressureReleasedBytes: 0, cgroupsRemoved: 0, failed: 0, problems: [] }
     // Locks in this process first: they need no helper and no password.
     const own = inProcessLocks()
     for (const target of new Set(own.map((l) => l.target))) {
@@ -338,6 +342,8 @@ export function createStagingService(deps: StagingDeps) {
         result.lazy = r.items.filter((i) => i.kind === 'lazy').map((i) => ({ path: i.fields.path, holders: i.fields.holders }))
         result.unlocked += Number(r.fields.unlocked)
         result.sysctlsRestored = r.items.filter((i) => i.kind === 'sysctl').map((i) => ({ key: i.fields.key, value: Number(i.fields.restored) }))
+        result.pressureReleasedBytes = Number(r.fields['pressure-released-bytes'] ?? 0)
+        result.cgroupsRemoved = Number(r.fields['cgroups-removed'] ?? 0)
         result.failed += Number(r.fields.failed) + Number(r.fields['sysctl-failed'])
         for (const i of r.items.filter((x) => x.kind === 'failed')) result.problems.push(`${i.fields.path ?? i.fields.sysctl}: ${i.fields.msg}`)
       } catch (err) {

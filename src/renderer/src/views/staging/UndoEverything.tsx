@@ -45,6 +45,7 @@ export function UndoEverything() {
                   </li>
                 ))}
                 {preview.sysctls.map((c) => <li key={c.key}>restore {c.key} to {c.original} (now {c.value})</li>)}
+                {preview.pressureHeldBytes > 0 && <li data-testid="off-pressure">release {formatBytes(preview.pressureHeldBytes)} of locked dummy memory (the Lab's memory pressure)</li>}
               </ul>
               {preview.holders.length > 0 && (
                 <p className="mt-1 text-amber-700">
@@ -64,6 +65,8 @@ export function UndoEverything() {
       {result && (
         <p className="mt-1">
           Undone: {result.unstaged.length} staged file(s), {result.unlocked} lock(s), {result.sysctlsRestored.length} sysctl(s)
+          {result.pressureReleasedBytes > 0 ? `, ${formatBytes(result.pressureReleasedBytes)} of dummy memory` : ''}
+          {result.cgroupsRemoved > 0 ? `, ${result.cgroupsRemoved} lab cgroup(s)` : ''}
           {result.failed ? `; ${result.failed} could not be undone` : ''}.
           {result.problems.map((p) => (
             <span key={p} className="block text-amber-700">{p}</span>
