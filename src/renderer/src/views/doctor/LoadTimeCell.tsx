@@ -22,8 +22,8 @@ export function LoadTimeCell({ id }: { id: string }) {
   if (!e) return <span className="text-xs text-zinc-400" data-testid="load-time">…</span>
   if (e.coldSeconds === null) {
     return (
-      <span className="text-xs text-zinc-500 italic" data-testid="load-time" data-state="unmeasured" title={`No read bandwidth measured yet for ${e.deviceNames.join(' + ')}: warm a model there, or run the read test in the Doctor`}>
-        not measured
+      <span className="text-xs whitespace-nowrap text-zinc-500 italic" data-testid="load-time" data-state="unmeasured" title={`No read bandwidth measured yet for ${e.deviceNames.join(' + ')}: warm a model there, or run the read test in the Doctor`}>
+        unmeasured
       </span>
     )
   }
