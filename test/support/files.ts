@@ -73,6 +73,17 @@ export function fincoreBytes(path: string): number {
 }
 
 /**
+ * vmtouch over part of a file (`-p START-END`, END exclusive): the pages that range spans and how
+ * many are resident, as the peer tool counts them. fincore has no range option; vmtouch does.
+ */
+export function vmtouchRange(path: string, start: number, end: number): { pages: number; residentPages: number } {
+  const out = execFileSync('vmtouch', ['-p', `${start}-${end}`, path], { encoding: 'utf8' })
+  const m = /Resident Pages:\s+(\d+)\/(\d+)/.exec(out)
+  if (!m) throw new Error(`vmtouch printed no "Resident Pages" line for ${path}:\n${out}`)
+  return { residentPages: Number(m[1]), pages: Number(m[2]) }
+}
+
+/**
  * Runs `prepare` (reads that set the scene), then `measure` between two fincore readings, again
  * until both readings agree (up to 5 times): reads still in flight (which cachestat counts and
  * mincore does not) or other processes evicting pages would otherwise make a fair comparison fail.

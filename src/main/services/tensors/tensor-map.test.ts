@@ -14,7 +14,7 @@ import { pageSizeBytes } from '../../sys/cachestat'
 import { writeGguf, type WrittenGguf } from '../../../../test/helpers/gguf-writer'
 import { llamaShape, qwen3MoeShape } from '../../../../test/helpers/model-shapes'
 import { writeSplitGguf } from '../../../../test/helpers/split-gguf'
-import { evict, fincoreBytes, readRange } from '../../../../test/support/files'
+import { evict, fincoreBytes, readRange, vmtouchRange } from '../../../../test/support/files'
 import { hasPython, refereeRanges, type RefereeAnswer } from '../../../../test/support/mincore-referee'
 import { tensorLayout } from './layout'
 import { measureTensorMap } from './measure'
@@ -137,7 +137,7 @@ describe('names', () => {
 
 
 describe.skipIf(!hasPython)('residency per tensor (skipped without python3, the independent mincore referee)', () => {
-  it.each(['cachestat', 'mincore'] as const)('by %s equals mincore from python3 over each tensor and each expert slice, and fincore over the file', async (probe) => {
+  it.each(['cachestat', 'mincore'] as const)('by %s equals mincore from python3 over each tensor and each expert slice, vmtouch -p over each tensor, and fincore over the file', async (probe) => {
     const w = await writeGguf(join(dir, `moe-res-${probe}.gguf`), { ...moeSpec('moe res'), sparse: true })
     const layout = await tensorLayout([w.path])
     const byName = (n: string) => layout.tensors.find((t) => t.name === n)!
@@ -163,15 +163,26 @@ describe.skipIf(!hasPython)('residency per tensor (skipped without python3, the 
     // in flight or dropped by the kernel would make a fair comparison fail).
     let ours: TensorMap | undefined
     let ref: RefereeAnswer | undefined
+    let peer: { pages: number; residentPages: number }[] = []
     for (let attempt = 0; attempt < 5; attempt++) {
       prepare()
       const before = await measureTensorMap(layout, probe, { name: 'moe', experts: true })
       ref = refereeRanges(w.path, [...ranges, ...slices.map((s) => s.range)])
+      // A peer tool over the same ranges too: vmtouch -p counts the pages each tensor spans.
+      peer = ranges.map(([offset, bytes]) => vmtouchRange(w.path, offset, offset + bytes))
       const after = await measureTensorMap(layout, probe, { name: 'moe', experts: true })
       ours = after
       if (JSON.stringify(before.residentBytes) === JSON.stringify(after.residentBytes)) break
     }
     expect(ours!.residentBytes).toEqual(ref!.ranges.slice(0, ranges.length).map((r) => r.residentBytes))
+    expect(peer).toEqual(ref!.ranges.slice(0, ranges.length).map((r) => ({ pages: r.pages, residentPages: r.residentPages })))
+    // Ours in whole pages, as vmtouch counts them: a tensor's partly resident edge page counts whole.
+    for (const [i, t] of layout.tensors.entries()) {
+      const first = Math.floor(t.offset / page)
+      const last = Math.ceil((t.offset + t.bytes) / page)
+      if (ours!.residentBytes[i] === 0) expect(peer[i].residentPages, t.name).toBe(0)
+      if (ours!.residentBytes[i] === t.bytes) expect(peer[i].residentPages, t.name).toBe(last - first)
+    }
     for (const [k, s] of slices.entries()) {
       const r = ref!.ranges[ranges.length + k]
       expect(ours!.expertResident![s.i][s.e], `${layout.tensors[s.i].name} expert ${s.e}`).toBeCloseTo(r.residentPages / r.pages, 12)
