@@ -53,14 +53,25 @@ test('stage a model from its detail, see the RAM-disk badge and tmpfs bar, then 
   await expect.poll(() => / - tmpfs hearth /.test(mountsOfServer().split('\n').filter((l) => l.includes('stage-me')).join('\n'))).toBe(true)
   await page.screenshot({ path: join(shots, 'staged-detail.png') })
 
+  // The Lab's locked dummy memory is Hearth's doing too: hold about 256 MiB of it.
+  await page.getByTestId('nav-lab').click()
+  const availableGiB = Number(/^MemAvailable:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'))![1]) / 2 ** 20
+  await page.getByLabel('GiB left available').fill(String(Math.floor((availableGiB - 0.25) * 100) / 100))
+  await page.getByTestId('lab-pressure-hold').click()
+  await expect(page.getByTestId('lab-pressure-held')).toBeVisible({ timeout: 15_000 })
+
   await page.getByTestId('nav-dashboard').click()
   await expect(page.getByTestId('tmpfs-usage')).toBeVisible()
   await page.getByTestId('undo-everything').click()
   const preview = page.getByTestId('off-preview')
   await expect(preview).toContainText('stage-me Q8_0')
+  await expect(preview.getByTestId('off-pressure')).toHaveText(/^release [\d.]+ MiB of locked dummy memory/)
   await page.screenshot({ path: join(shots, 'undo-everything.png') })
   await page.getByTestId('confirm-off').click()
+  await expect(page.getByText(/Undone: 1 staged file\(s\), \d+ lock\(s\), 0 sysctl\(s\), [\d.]+ MiB of dummy memory/)).toBeVisible({ timeout: 15_000 })
   await expect(page.getByTestId('ramdisk-badge')).toHaveCount(0, { timeout: 15_000 })
+  await page.getByTestId('undo-everything').scrollIntoViewIfNeeded()
+  await page.screenshot({ path: join(shots, 'undo-everything-done.png') })
   await expect.poll(() => mountsOfServer().includes(' - tmpfs hearth ')).toBe(false)
   expect(errors).toEqual([])
 })

@@ -1,12 +1,14 @@
 import { useState } from 'react'
-import type { OffPreview, OffResult } from '../../../../shared/api'
+import type { OffPreview } from '../../../../shared/api'
 import { formatBytes } from '../../../../shared/format'
 import { hearth } from '../../hearth'
+import { useStaging } from './store'
 
 /** "Undo everything": shows what off will undo (and who still holds RAM), then does it. */
 export function UndoEverything() {
   const [preview, setPreview] = useState<OffPreview | null>(null)
-  const [result, setResult] = useState<OffResult | null>(null)
+  const result = useStaging((s) => s.offResult)
+  const setResult = useStaging((s) => s.setOffResult)
   const [error, setError] = useState<string | null>(null)
   const ask = async () => {
     setResult(null)
