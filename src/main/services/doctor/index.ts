@@ -2,7 +2,6 @@
 // need over time (a residency history per model, measured device bandwidth, FS-Cache hit-rate
 // samples), runs the 2-second read test as a job, and publishes every full run on the 'doctor'
 // topic with the findings that are new since the run before (for notifications).
-import { readFile } from 'node:fs/promises'
 import { HearthError, type DoctorReport, type Finding, type FindingStatus, type HitRateSample, type InotifyStatus, type Job, type LoadTimes, type PrivilegeInfo, type ShareStatus } from '../../../shared/api'
 import { formatBytes, formatRate } from '../../../shared/format'
 import type { CatalogService, ResidencyService, TelemetryService } from '../../context'
@@ -10,8 +9,7 @@ import type { Hub } from '../../hub'
 import type { Env } from '../../paths'
 import type { SettingsStore } from '../../settings'
 import { deviceKeyOf, type JobRunner } from '../jobs'
-import { parseDiskstats } from '../telemetry/proc-parsers'
-import { createBandwidthStore, minSampleBytes } from './bandwidth'
+import { createBandwidthStore } from './bandwidth'
 import { cgroupsCheck } from './check-cgroups'
 import { inotifyCheck } from './check-inotify'
 import { limitsCheck } from './check-limits'
@@ -23,10 +21,10 @@ import { storageCheck } from './check-storage'
 import { hitRateBetween, type CacheCounters } from './fscache'
 import { createInputs, type DoctorRoots } from './inputs'
 import { readTest as runReadTest } from './read-test'
-import { createPlaceFinder } from './storage-map'
 import { createResidencyHistory } from './residency-history'
 import { readCacheCounters, shareStatus as readShareStatus } from './shares'
 import { unknownFinding, type Check } from './types'
+import { createWarmRateRecorder } from './warm-rates'
 
 export const checks: Check[] = [processesCheck, runtimeSettingsCheck, cgroupsCheck, pressureCheck, inotifyCheck, limitsCheck, storageCheck, sharesCheck]
 
@@ -153,53 +151,13 @@ export function createDoctorService(deps: DoctorServiceDeps) {
     return readShareStatus(inputs(), [...hitRing])
   }
 
-  // Warm jobs measure their device: the job's own rate, checked against the disk's counters.
-  const warmStarts = new Map<string, Promise<{ key: string | null; disk: string | null; sectors: number | null }>>()
-  async function diskSectors(disk: string | null): Promise<number | null> {
-    if (!disk) return null
-    const text = await readFile(`${roots.proc}/diskstats`, 'utf8').catch(() => '')
-    return parseDiskstats(text).find((d) => d.name === disk)?.sectorsRead ?? null
-  }
+  const warmRates = createWarmRateRecorder({ inputs: () => inputs(), procRoot: roots.proc, sysRoot: roots.sys, bandwidth })
   function onJob(job: Job): void {
     if (job.kind === 'evict' || job.kind === 'unstage') {
       if (job.modelId && job.startedAtMs !== null) history.noteHearthEviction(job.modelId, job.startedAtMs, job.endedAtMs)
       return
     }
-    if (job.kind !== 'warm' && job.kind !== 'rewarm') return
-    if (job.status === 'running' && !warmStarts.has(job.id) && job.paths[0]) {
-      warmStarts.set(
-        job.id,
-        (async () => {
-          const place = (await inputs().places()).get(job.paths[0])
-          const key = place && 'key' in place ? place.key : await placeKeyOf(job.paths[0])
-          const disk = key?.startsWith('disk:') ? key.slice(5) : null
-          return { key, disk, sectors: await diskSectors(disk) }
-        })(),
-      )
-    }
-    if (job.status === 'done' || job.status === 'failed' || job.status === 'cancelled') {
-      const start = warmStarts.get(job.id)
-      warmStarts.delete(job.id)
-      if (!start || job.status !== 'done' || job.startedAtMs === null || job.endedAtMs === null) return
-      const ms = job.endedAtMs - job.startedAtMs
-      if (job.doneBytes < minSampleBytes || ms < 50) return
-      void start.then(async (s) => {
-        if (!s.key || s.key.startsWith('ram:')) return
-        const after = await diskSectors(s.disk)
-        const diskBytes = s.sectors !== null && after !== null ? (after - s.sectors) * 512 : null
-        // Fewer bytes came off the disk than the warm read: something else served them (a
-        // cache in between), so the warm's rate says nothing about this disk.
-        if (diskBytes !== null && diskBytes < 0.5 * job.doneBytes) return
-        await bandwidth.record(s.key, { bytesPerSec: (job.doneBytes * 1000) / ms, bytes: job.doneBytes, atMs: job.endedAtMs!, source: 'warm' })
-        if (diskBytes !== null) await bandwidth.record(s.key, { bytesPerSec: (diskBytes * 1000) / ms, bytes: diskBytes, atMs: job.endedAtMs!, source: 'diskstats' })
-      })
-    }
-  }
-  async function placeKeyOf(path: string): Promise<string | null> {
-    const m = await inputs().mounts()
-    if (!m.ok) return null
-    const p = await createPlaceFinder(m.value, roots.sys)(path)
-    return 'key' in p ? p.key : null
+    warmRates.onJob(job)
   }
 
   let lastCounters: CacheCounters | null = null
