@@ -4,7 +4,7 @@
 // residency and the cgroup's figures while it loads and generates, and leaves nothing behind:
 // stages and locks it made are undone, the pressure is released, the cgroup removed, the loader
 // and its process group killed on a crash, a hang (timeout) or a cancel.
-import type { LabExperiment, LabRun, LabSample } from '../../../shared/api'
+import type { EvictReport, LabExperiment, LabRun, LabSample } from '../../../shared/api'
 import { HearthError } from '../../../shared/api'
 import { formatBytes } from '../../../shared/format'
 import type { ResidencyService } from '../../context'
@@ -58,6 +58,34 @@ async function waitJobs(jobs: JobRunner, ids: string[]): Promise<void> {
   }
 }
 
+/** Counters of the loader since the baseline; peaks of its memory; the cgroup's refaults. */
+function recordCounters(run: LabRun, c: ProcCounters, base: ProcCounters | null, cg: CgroupStats | null): void {
+  run.readBytes = minus(c.readBytes, base?.readBytes)
+  run.majorFaults = minus(c.majorFaults, base?.majorFaults)
+  run.minorFaults = minus(c.minorFaults, base?.minorFaults)
+  run.rssAnonBytes = peak(run.rssAnonBytes, c.rssAnonBytes)
+  run.rssFileBytes = peak(run.rssFileBytes, c.rssFileBytes)
+  run.rssShmemBytes = peak(run.rssShmemBytes, c.rssShmemBytes)
+  if (cg) {
+    run.refaults = cg.refaults
+    run.memoryLimitBytes = cg.limitBytes
+  }
+}
+
+/** How a run that threw ended: timed out (killed), stopped, or failed with the loader's reason. */
+function runFailure(err: unknown, timedOutAfterMs: number | null, stopped: boolean): Pick<LabRun, 'status' | 'error'> {
+  if (timedOutAfterMs !== null) return { status: 'failed', error: { code: 'TIMEOUT', message: `the loader did not finish within ${Math.round(timedOutAfterMs / 1000)} s; it was killed` } }
+  if (stopped) return { status: 'cancelled', error: { code: 'CANCELLED', message: 'stopped' } }
+  return { status: 'failed', error: { code: (err as HearthError).code ?? 'INTERNAL', message: (err as Error).message } }
+}
+
+/** What a cold run's evict left: "evicted", or what stayed resident and which processes map it. */
+function evictNote(reports: EvictReport[]): string {
+  const kept = reports.flatMap((r) => r.files).reduce((s, f) => s + (f.residentBytes ?? 0), 0)
+  const holders = [...new Set(reports.flatMap((r) => r.files.flatMap((f) => f.holders.map((h) => `${h.command} (pid ${h.pid})`))))]
+  return kept > 0 ? `${formatBytes(kept)} stayed resident after the evict${holders.length ? `: mapped by ${holders.join(', ')}` : ''}` : 'evicted'
+}
+
 export function createExperimentRunner(deps: ExperimentDeps, plan: ExperimentPlan) {
   const { exp } = plan
   const paths = exp.files.map((f) => f.path)
@@ -82,10 +110,7 @@ export function createExperimentRunner(deps: ExperimentDeps, plan: ExperimentPla
     switch (run.mode) {
       case 'cold': {
         if (plan.stagedBefore) throw new HearthError('BUSY', 'the model is staged in the RAM disk (not by this experiment): unstage it for a cold run')
-        const reports = await deps.warm.evict(paths)
-        const kept = reports.flatMap((r) => r.files).reduce((s, f) => s + (f.residentBytes ?? 0), 0)
-        const holders = [...new Set(reports.flatMap((r) => r.files.flatMap((f) => f.holders.map((h) => `${h.command} (pid ${h.pid})`))))]
-        return kept > 0 ? `${formatBytes(kept)} stayed resident after the evict${holders.length ? `: mapped by ${holders.join(', ')}` : ''}` : 'evicted'
+        return evictNote(await deps.warm.evict(paths))
       }
       case 'warm':
         await waitJobs(deps.jobs, (await deps.warm.warm(paths, { force: true })).map((j) => j.id))
@@ -126,16 +151,7 @@ export function createExperimentRunner(deps: ExperimentDeps, plan: ExperimentPla
         if (c.unknownReason && !/ended/.test(c.unknownReason)) run.unknownReason = c.unknownReason
         return // the process is gone: keep the last reading
       }
-      run.readBytes = minus(c.readBytes, base?.readBytes)
-      run.majorFaults = minus(c.majorFaults, base?.majorFaults)
-      run.minorFaults = minus(c.minorFaults, base?.minorFaults)
-      run.rssAnonBytes = peak(run.rssAnonBytes, c.rssAnonBytes)
-      run.rssFileBytes = peak(run.rssFileBytes, c.rssFileBytes)
-      run.rssShmemBytes = peak(run.rssShmemBytes, c.rssShmemBytes)
-      if (cg) {
-        run.refaults = cg.refaults
-        run.memoryLimitBytes = cg.limitBytes
-      }
+      recordCounters(run, c, base, cg)
       run.readFrom ??= await mappedFrom(pid, paths)
       if (t0) pushSample(run, { tMs: Math.round(performance.now() - t0), residentBytes: resident, readBytes: run.readBytes, majorFaults: run.majorFaults, rssAnonBytes: c.rssAnonBytes, rssFileBytes: c.rssFileBytes })
     }
@@ -203,16 +219,7 @@ export function createExperimentRunner(deps: ExperimentDeps, plan: ExperimentPla
     } catch (err) {
       const output = err instanceof LoaderFailure ? err.output : undefined
       if (output) run.output = output
-      if (timedOut) {
-        run.status = 'failed'
-        run.error = { code: 'TIMEOUT', message: `the loader did not finish within ${Math.round(plan.timeoutMs / 1000)} s; it was killed` }
-      } else if (jobSignal.aborted) {
-        run.status = 'cancelled'
-        run.error = { code: 'CANCELLED', message: 'stopped' }
-      } else {
-        run.status = 'failed'
-        run.error = { code: (err as HearthError).code ?? 'INTERNAL', message: (err as Error).message }
-      }
+      Object.assign(run, runFailure(err, timedOut ? plan.timeoutMs : null, jobSignal.aborted))
     } finally {
       clearTimeout(timer)
       jobSignal.removeEventListener('abort', onJobAbort)

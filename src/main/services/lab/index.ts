@@ -1,8 +1,7 @@
 // The load lab: experiments (a job each), the loaders that can run here, controlled memory
 // (cgroup limits, locked dummy memory) and the lab's settings. Publishes 'lab' for every change
 // of an experiment, live samples included.
-import { open, realpath } from 'node:fs/promises'
-import { basename } from 'node:path'
+import { realpath } from 'node:fs/promises'
 import {
   HearthError,
   type LabExperiment,
@@ -28,6 +27,7 @@ import { builtinLoader } from './loaders/builtin'
 import { llamaBinaryLoader, llamaTemplates } from './loaders/llama-binary'
 import { ollamaLoader } from './loaders/ollama'
 import { labPrompt, type Loader } from './loaders/types'
+import { resolveLabModel, type LabModel } from './resolve-model'
 import { createCgroupLimiter, holdPressure, pressureState, readSwapState, releasePressure, type CgroupLimiter, type LabHelper } from './memory'
 
 export const defaultLabSettings: LabSettings = { llamaBinary: null, llamaTemplate: null, ollamaUrl: null, timeoutMs: 5 * 60_000, tokens: 16, contextSize: 512 }
@@ -102,21 +102,12 @@ export function createLabService(deps: LabDeps) {
     }
   }
 
-  /** The model's weights files, its name, and which file a loader opens. */
-  async function resolveModel(target: string) {
-    const files = await deps.catalog.resolve([target])
-    const ids = [...new Set(files.map((f) => f.modelId))]
-    if (ids.length > 1) throw new HearthError('AMBIGUOUS', `"${target}" names files of several models; name one model (see \`hearth models\`)`)
-    const model = ids[0] ? deps.catalog.current().models.find((m) => m.id === ids[0]) : undefined
-    if (model && model.format !== 'gguf') throw new HearthError('BAD_INPUT', `${model.name} is ${model.format}; the load lab runs GGUF models (llama.cpp, Ollama)`)
-    const weights = model ? model.files.filter((f) => f.role === 'weights').map((f) => ({ path: f.path, bytes: f.bytes })) : files.map((f) => ({ path: f.path, bytes: f.bytes }))
-    if (weights.length === 0) throw new HearthError('NOT_FOUND', `${target} has no weights file to load`)
-    weights.sort((a, b) => a.path.localeCompare(b.path))
-    const head = Buffer.alloc(4)
-    const fh = await open(weights[0].path, 'r')
-    await fh.read(head, 0, 4, 0).finally(() => fh.close())
-    if (head.toString('latin1') !== 'GGUF') throw new HearthError('BAD_INPUT', `${weights[0].path} is not a GGUF file (it does not start with "GGUF"); the load lab runs GGUF models`)
-    return { model, weights, name: model?.name ?? basename(weights[0].path) }
+  /** Requests that cannot run as asked, refused before anything starts. */
+  function refuseUnrunnable(input: LabRunRequest, kind: LabLoaderKind, method: string, model: LabModel['model'], name: string): void {
+    if (kind === 'ollama' && !model?.tags?.length) throw new HearthError('BAD_INPUT', `${name} is not one of Ollama's models; the Ollama loader runs models by their Ollama name`)
+    if (input.leaveBytes === undefined || method !== 'cgroup') return
+    if (!cgroups().available) throw new HearthError('UNSUPPORTED', `cannot limit the loader's memory: ${cgroups().reason}; or use --limit-by pressure (locked dummy memory)`)
+    if (kind === 'ollama') throw new HearthError('BAD_INPUT', "Ollama starts its runner itself, outside Hearth's cgroup; limit its memory with --limit-by pressure")
   }
 
   async function run(input: LabRunRequest): Promise<LabExperiment> {
@@ -125,15 +116,9 @@ export function createLabService(deps: LabDeps) {
     const loader = loaderOf(kind)
     const info = await loader.info()
     if (!info.available) throw new HearthError('UNAVAILABLE', `the ${kind} loader cannot run here: ${info.reason ?? 'unavailable'}`)
-    const { model, weights, name } = await resolveModel(input.target)
-    if (kind === 'ollama' && !model?.tags?.length) throw new HearthError('BAD_INPUT', `${name} is not one of Ollama's models; the Ollama loader runs models by their Ollama name`)
+    const { model, weights, name } = await resolveLabModel(deps.catalog, input.target)
     const method = input.limitBy ?? 'cgroup'
-    if (input.leaveBytes !== undefined && method === 'cgroup' && !cgroups().available) {
-      throw new HearthError('UNSUPPORTED', `cannot limit the loader's memory: ${cgroups().reason}; or use --limit-by pressure (locked dummy memory)`)
-    }
-    if (input.leaveBytes !== undefined && method === 'cgroup' && kind === 'ollama') {
-      throw new HearthError('BAD_INPUT', "Ollama starts its runner itself, outside Hearth's cgroup; limit its memory with --limit-by pressure")
-    }
+    refuseUnrunnable(input, kind, method, model, name)
     const matrix = input.matrix ?? (['cold', 'warm', 'staged'] as const).filter((m) => m !== 'staged' || deps.staging.privilege().available)
     const repeat = input.repeat ?? 1
     const tokens = input.tokens ?? s.tokens
@@ -190,10 +175,7 @@ export function createLabService(deps: LabDeps) {
       device: 'lab',
       totalBytes: bytes * runs.length,
       joinKey: `lab:${exp.id}`,
-      work: async (progress, signal) => {
-        const note = await runner.work(progress, signal)
-        return note
-      },
+      work: (progress, signal) => runner.work(progress, signal),
     })
     exp.jobId = handle.job.id
     void handle.done.then((job) => {
