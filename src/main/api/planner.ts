@@ -125,10 +125,9 @@ async function gpusOf(ctx: Context, input: PlanRequest): Promise<PlanGpu[]> {
   return cards.map((g) => detected(g.name, (g.freeBytes ?? g.totalBytes)!))
 }
 
-/** One model of a request → the solver's input (shape, projector, draft, placement). */
-async function modelInputOf(ctx: Context, m: ModelRequest, gpus: PlanGpu[]): Promise<PlanModelInput> {
+/** One model of a request (its shape read already) → the solver's input (projector, draft, placement). */
+async function modelInputOf(ctx: Context, m: ModelRequest, shape: ModelShape, gpus: PlanGpu[]): Promise<PlanModelInput> {
   const { target, ngl, device, tensorSplit, mmproj, draft, ...options } = m
-  const shape = await shapeOf(ctx, target)
   if (device !== undefined && device >= gpus.length)
     throw new HearthError('BAD_INPUT', `${shape.name}: device ${device} (--device) is out of range: the plan has ${gpus.length} GPU${gpus.length > 1 ? 's' : ''} (0–${gpus.length - 1}); pick one of those or list more cards (--vram-mib A,B)`)
   const split = device !== undefined ? gpus.map((_, i) => (i === device ? 1 : 0)) : tensorSplit
@@ -164,9 +163,12 @@ export function plannerApi(ctx: Context, deps: PlannerDeps = {}): PlannerApi {
     gpuHistory: async (input) => ctx.gpu.history(input?.sinceMs),
     gpuPresets: async () => gpuPresets,
     async plan(input) {
+      // The models first: a wrong model is the error to show, whatever the cards are.
+      const modelShapes: ModelShape[] = []
+      for (const m of input.models) modelShapes.push(await shapeOf(ctx, m.target))
       const gpus = await gpusOf(ctx, input)
       const inputs: PlanModelInput[] = []
-      for (const m of input.models) inputs.push(await modelInputOf(ctx, m, gpus))
+      for (const [i, m] of input.models.entries()) inputs.push(await modelInputOf(ctx, m, modelShapes[i], gpus))
       const caps = await llama().catch(() => null)
       const settings = ctx.settings?.get()
       const r = planOnGpus(inputs, gpus, input.marginMiB ?? defaultMarginMiB, {

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { writeGguf } from '../../../test/helpers/gguf-writer'
@@ -80,6 +80,11 @@ describe('hearth plan on written GGUFs', () => {
     expect(j).toMatchObject({ vramTotalMiB: 6144, fits: true })
     // Without --vram-mib on a machine with no GPU: a plain answer naming the fix.
     await expect(api.plan({ models: [{ target: chat }] })).rejects.toThrow(/No GPU found.*--vram-mib/)
+    // A file that is no model is the error to show first, whatever the cards: else the user adds
+    // --vram-mib only to learn the model was wrong.
+    const notModel = join(dir, 'notes.txt')
+    writeFileSync(notModel, 'not a model\n')
+    await expect(api.plan({ models: [{ target: notModel }] })).rejects.toThrow(`${notModel} is not a readable GGUF file`)
     expect(planJson(await api.plan({ models: [{ target: chat, ngl: 999 }], vramMiB: 1000 })).fits).toBe(false)
     // A device beyond the cards planned: the API names the flag and the fix too.
     await expect(api.plan({ models: [{ target: chat, device: 1 }], vramMiB: 6144 })).rejects.toThrow(/device 1 \(--device\) is out of range: the plan has 1 GPU \(0–0\)/)
