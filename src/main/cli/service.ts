@@ -69,7 +69,7 @@ async function status(scope: 'user' | 'system', io: CliIo, json: boolean): Promi
   if (json) io.out(JSON.stringify({ scope, unit: file, installed, active, enabled, daemon, execStart: current?.match(/^ExecStart=(.*)$/m)?.[1] ?? null }))
   else {
     io.out(`unit:    ${file} (${installed ? 'installed' : 'not installed'})`)
-    io.out(`systemd: ${active}, ${enabled}`)
+    io.out(systemdRuns() ? `systemd: ${active}, ${enabled}` : 'systemd: not running on this machine')
     io.out(daemon ? `daemon:  running (${daemon.host}, pid ${daemon.pid}, ${daemon.socket})` : 'daemon:  none running for these settings')
   }
   return 0
