@@ -163,9 +163,13 @@ export function plannerApi(ctx: Context, deps: PlannerDeps = {}): PlannerApi {
     gpuHistory: async (input) => ctx.gpu.history(input?.sinceMs),
     gpuPresets: async () => gpuPresets,
     async plan(input) {
-      // The models first: a wrong model is the error to show, whatever the cards are.
+      // The models first (drafts too; headers are cached): a wrong model is the error to show,
+      // whatever the cards are.
       const modelShapes: ModelShape[] = []
-      for (const m of input.models) modelShapes.push(await shapeOf(ctx, m.target))
+      for (const m of input.models) {
+        modelShapes.push(await shapeOf(ctx, m.target))
+        if (m.draft) await shapeOf(ctx, m.draft.target)
+      }
       const gpus = await gpusOf(ctx, input)
       const inputs: PlanModelInput[] = []
       for (const [i, m] of input.models.entries()) inputs.push(await modelInputOf(ctx, m, modelShapes[i], gpus))

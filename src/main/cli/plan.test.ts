@@ -85,6 +85,7 @@ describe('hearth plan on written GGUFs', () => {
     const notModel = join(dir, 'notes.txt')
     writeFileSync(notModel, 'not a model\n')
     await expect(api.plan({ models: [{ target: notModel }] })).rejects.toThrow(`${notModel} is not a readable GGUF file`)
+    await expect(api.plan({ models: [{ target: chat, draft: { target: notModel } }] })).rejects.toThrow(`${notModel} is not a readable GGUF file`)
     expect(planJson(await api.plan({ models: [{ target: chat, ngl: 999 }], vramMiB: 1000 })).fits).toBe(false)
     // A device beyond the cards planned: the API names the flag and the fix too.
     await expect(api.plan({ models: [{ target: chat, device: 1 }], vramMiB: 6144 })).rejects.toThrow(/device 1 \(--device\) is out of range: the plan has 1 GPU \(0–0\)/)
