@@ -214,14 +214,19 @@ describe('hearth daemon', () => {
     main = second
   })
 
-  it('hearth serve attaches to the running daemon instead of starting a second backend', async () => {
-    const child = spawn(process.execPath, [join(root, 'bin/hearth.js'), 'serve', '--port', '0'], { cwd: root, env: mh.env, stdio: ['ignore', 'pipe', 'pipe'] })
+  it('hearth serve attaches to the running daemon instead of starting a second backend, and serves the built UI from any folder', async () => {
+    // Started from the user's home, not the repository: the UI is found beside the bundle.
+    const child = spawn(process.execPath, [join(root, 'bin/hearth.js'), 'serve', '--port', '0'], { cwd: mh.home, env: mh.env, stdio: ['ignore', 'pipe', 'pipe'] })
     children.push(child)
     let log = ''
     child.stdout!.on('data', (d) => (log += d))
     child.stderr!.on('data', (d) => (log += d))
     await expect.poll(() => log, { timeout: 30_000 }).toMatch(/Hearth is serving at/)
     expect(log).toMatch(new RegExp(`attached to this user's Hearth daemon \\(daemon, pid ${main.child.pid}\\)`))
+    const page = await fetch(/Hearth is serving at (\S+)/.exec(log)![1])
+    const html = await page.text()
+    expect(page.status, html.slice(0, 200)).toBe(200)
+    expect(html).toMatch(/<script type="module" crossorigin src="\.\/assets\/index-[\w-]+\.js"><\/script>/)
     await stop(child)
   })
 })

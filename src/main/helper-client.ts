@@ -10,6 +10,7 @@ import { delimiter, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { HearthError, errorCodes, type ErrorCode } from '../shared/api'
 import type { Env } from './paths'
+import { findUp } from './bundle-paths'
 
 export const installedHelperPath = '/usr/libexec/hearth/hearth-helper'
 export const installedAdminHelperPath = '/usr/libexec/hearth/hearth-helper-admin'
@@ -21,8 +22,7 @@ export function devHelperPath(name = 'hearth-helper'): string {
   // src/main/helper-client.ts in tests and tsx, out/main/chunks/*.js when bundled: the repo
   // root is two or three levels up.
   const here = dirname(fileURLToPath(import.meta.url))
-  const candidates = [`../../build/helper/${name}`, `../../../build/helper/${name}`].map((p) => resolve(here, p))
-  return candidates.find((p) => existsSync(p)) ?? candidates[0]
+  return findUp(here, `build/helper/${name}`, 3) ?? resolve(here, `../../build/helper/${name}`)
 }
 
 /**

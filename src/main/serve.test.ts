@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { spawn } from 'node:child_process'
 import WebSocket from 'ws'
 import { createBackend, type Backend } from './backend'
-import { startServe, type RunningServer } from './serve'
+import { defaultRendererDir, startServe, type RunningServer } from './serve'
 
 const root = new URL('../..', import.meta.url).pathname
 let home: string
@@ -126,5 +126,29 @@ describe('Content-Security-Policy (item 17)', () => {
     const meta = /http-equiv="Content-Security-Policy"\s+content="([^"]+)"/.exec(html)?.[1] ?? ''
     const connect = /connect-src ([^;]*)/.exec(meta)?.[1]?.trim().split(/\s+/)
     expect(connect).toEqual(["'self'"])
+  })
+})
+
+describe('where serve finds the built UI', () => {
+  it('beside the bundle wherever it is run from (a clone or the packaged app, main or a shared chunk); never the unbuilt template', () => {
+    const tree = join(home, 'layouts')
+    const builtUi = (dir: string) => {
+      mkdirSync(join(dir, 'assets'), { recursive: true })
+      writeFileSync(join(dir, 'index.html'), '<!doctype html>')
+    }
+    const app = join(tree, 'opt/Hearth/resources/app.asar.unpacked/out')
+    builtUi(join(app, 'renderer'))
+    const elsewhere = join(tree, 'home/user')
+    mkdirSync(elsewhere, { recursive: true })
+    expect(defaultRendererDir(join(app, 'main/chunks'), elsewhere)).toBe(join(app, 'renderer'))
+    expect(defaultRendererDir(join(app, 'main'), elsewhere)).toBe(join(app, 'renderer'))
+    // Run from sources (src/main): src/renderer/index.html is the template; the build is out/renderer.
+    const clone = join(tree, 'clone')
+    mkdirSync(join(clone, 'src/renderer'), { recursive: true })
+    writeFileSync(join(clone, 'src/renderer/index.html'), '<!doctype html><script src="/src/main.tsx"></script>')
+    builtUi(join(clone, 'out/renderer'))
+    expect(defaultRendererDir(join(clone, 'src/main'), elsewhere)).toBe(join(clone, 'out/renderer'))
+    // Nothing built: the answer names ./out/renderer, which the "not built" page tells to build.
+    expect(defaultRendererDir(join(tree, 'nothing/main/chunks'), elsewhere)).toBe(join(elsewhere, 'out/renderer'))
   })
 })

@@ -1,9 +1,9 @@
 // How to start Hearth again from outside (an autostart entry, a systemd unit): the installed
 // `hearth` command, the AppImage, or this checkout's node + bin/hearth.js.
-import { existsSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Env } from '../../paths'
+import { findUp } from '../../bundle-paths'
 
 /** The `hearth` command of this installation, as an argv prefix. */
 export function hearthCommand(env: Env): string[] {
@@ -15,9 +15,7 @@ export function hearthCommand(env: Env): string[] {
 
 /** bin/hearth.js of this checkout (src/main/services/desktop in tests, out/main/chunks when built). */
 function checkoutBin(): string {
-  const here = dirname(fileURLToPath(import.meta.url))
-  const candidates = ['../../../../bin/hearth.js', '../../../bin/hearth.js', '../../bin/hearth.js'].map((p) => resolve(here, p))
-  return candidates.find((p) => existsSync(p)) ?? join(process.cwd(), 'bin', 'hearth.js')
+  return findUp(dirname(fileURLToPath(import.meta.url)), 'bin/hearth.js') ?? join(process.cwd(), 'bin', 'hearth.js')
 }
 
 /**
