@@ -10,18 +10,20 @@ import { openSettings } from '../settings'
 import { openSession, type Session } from '../daemon/session'
 import { loginCommand } from '../services/desktop/launcher'
 import { createIpcServer, ipcChannels, type IpcSender } from '../transport/ipc'
+import { appFiles } from './files'
 import { denyAllPermissions, isExternalLink, isRendererPage, rendererUrlFor } from './security'
 import { driveTray, trayIconPath } from './tray'
 
-const here = dirname(fileURLToPath(import.meta.url))
+// This module is a chunk (out/main/chunks): its files are found upwards from here.
+const files = appFiles(dirname(fileURLToPath(import.meta.url)))
 // ELECTRON_RENDERER_URL only in `electron-vite dev` builds (import.meta.env.DEV is false in a release).
 const rendererUrl = rendererUrlFor({
   devBuild: import.meta.env.DEV && !app.isPackaged,
   env: process.env,
-  indexFileUrl: pathToFileURL(join(here, '../renderer/index.html')).href,
+  indexFileUrl: pathToFileURL(files.rendererIndex).href,
 })
-const preloadPath = join(here, '../preload/index.cjs')
-const assetsDir = app.isPackaged ? join(process.resourcesPath, 'icons') : join(here, '../../assets/icons')
+const preloadPath = files.preload
+const assetsDir = app.isPackaged ? join(process.resourcesPath, 'icons') : files.devIcons
 const iconPath = join(assetsDir, 'hearth.png')
 const trayIconDir = join(assetsDir, 'tray')
 /** Started at login (the autostart entry adds --autostart; with "start in tray" also --hidden) */
