@@ -69,6 +69,20 @@ describe('electron-builder config', () => {
     expect(c.rpm.afterRemove).toBe(c.deb.afterRemove)
   })
 
+  it('unpacks from the asar every runtime package that loads native code from disk (koffi, node-llama-cpp and its prebuilt binaries)', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }
+    const manifest = (name: string) => JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')) as { optionalDependencies?: Record<string, string> }
+    // Runtime packages: the app's dependencies and the optional ones they bring (prebuilt binaries).
+    const runtime = Object.keys(pkg.dependencies).flatMap((d) => [d, ...Object.keys(manifest(d).optionalDependencies ?? {})])
+    const hasNative = (dir: string, depth = 0): boolean =>
+      depth < 6 && existsSync(dir) && readdirSync(dir, { withFileTypes: true }).some((e) => (e.isFile() && e.name.endsWith('.node')) || (e.isDirectory() && e.name !== 'node_modules' && hasNative(join(dir, e.name), depth + 1)))
+    const native = runtime.filter((name) => hasNative(join(root, 'node_modules', name)))
+    expect(native).toEqual(expect.arrayContaining(['@koromix/koffi-linux-x64', '@node-llama-cpp/linux-x64']))
+    const unpack = (config() as unknown as { asarUnpack: string[] }).asarUnpack
+    const covered = (name: string) => unpack.some((g) => g === `node_modules/${name}/**` || (name.startsWith('@') && g === `node_modules/${name.split('/')[0]}/**`))
+    expect(native.filter((n) => !covered(n))).toEqual([])
+  })
+
   it('ships every file the install scripts install, and those files exist', () => {
     const res = new Map(config().extraResources.map((r) => [r.to, r.from]))
     expect(res.get('helper')).toBe('build/helper')

@@ -4,6 +4,7 @@
 // Built by electron-vite as out/main/lab-loader.js; imports nothing else of Hearth's.
 //
 //   node lab-loader.js MODEL_PATH TOKENS CONTEXT_SIZE PROMPT
+//   hearth-electron … --lab-loader MODEL_PATH TOKENS CONTEXT_SIZE PROMPT   (packaged app: index.ts)
 //   events (JSON lines on fd 3; stdout and stderr stay llama.cpp's own output):
 //     {"event":"ready","runtime":"node-llama-cpp 3.21.1 (llama.cpp on the CPU)"}
 //     {"event":"loaded","ms":N}          N: ms since "go"
@@ -15,7 +16,8 @@ import { writeSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { nodeLlamaCppVersion } from './runtime-version'
 
-const [modelPath, tokensText, contextText, prompt] = process.argv.slice(2)
+const flagAt = process.argv.indexOf('--lab-loader')
+const [modelPath, tokensText, contextText, prompt] = process.argv.slice(flagAt >= 0 ? flagAt + 1 : 2)
 const wantTokens = Number(tokensText)
 const contextSize = Number(contextText)
 

@@ -2,8 +2,11 @@
 // text), which cgroup way is chosen for each layout, the swap explanation, llama.cpp's template
 // and perf lines, Ollama's API (a stand-in server that answers as Ollama documents), the pressure
 // held around an experiment and released whatever happens, and the export shapes.
+import { spawn } from 'node:child_process'
 import { createServer, type Server } from 'node:http'
-import { mkdirSync, rmSync, truncateSync } from 'node:fs'
+import { existsSync, mkdirSync, rmSync, truncateSync } from 'node:fs'
+import { createInterface } from 'node:readline'
+import type { Readable } from 'node:stream'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { LabExperiment } from '../../../shared/api'
@@ -11,6 +14,7 @@ import { experimentCsv, memoryPresets, resultLine, summarizeByMode } from '../..
 import { repoRoot } from '../../../../test/support/helper-harness'
 import { labServices, writeLoadableModel } from '../../../../test/support/lab-setup'
 import type { HelperClient } from '../../helper-client'
+import { builtinLoaderCommand } from './loaders/builtin'
 import { expandTemplate, parsePerfLines } from './loaders/llama-binary'
 import { ollamaLoader, ollamaUrl } from './loaders/ollama'
 import { cgroupFlavour, swapStateFrom, type CgroupProbe } from './memory'
@@ -209,4 +213,47 @@ describe('results', () => {
     expect(memoryPresets(10 * 2 ** 30).map((p) => p.leaveBytes)).toEqual([null, 5 * 2 ** 30, 0])
     expect(memoryPresets(2 * 2 ** 30, 2 ** 31).map((p) => p.leaveBytes)).toEqual([null, 2 ** 31, 2 ** 31])
   })
+})
+
+describe("the built-in loader's command", () => {
+  it('plain Node and a checkout run the script; a packaged app (RunAsNode fuse off) runs itself with --lab-loader, headless', () => {
+    const onNode = builtinLoaderCommand({ execPath: '/usr/bin/node' })
+    expect(onNode[0]).toBe('/usr/bin/node')
+    expect(onNode.at(-1)).toMatch(/builtin-loader\.ts$|lab-loader\.js$/)
+    expect(builtinLoaderCommand({ execPath: '/x/electron', electron: '45.0.0', defaultApp: true })[0]).toBe('/x/electron')
+    expect(builtinLoaderCommand({ execPath: '/x/electron', electron: '45.0.0', defaultApp: true })).not.toContain('--lab-loader')
+    expect(builtinLoaderCommand({ execPath: '/opt/Hearth/hearth', electron: '45.0.0', defaultApp: false })).toEqual([
+      '/opt/Hearth/hearth',
+      '--ozone-platform=headless',
+      '--disable-gpu',
+      '--no-sandbox',
+      '--lab-loader',
+    ])
+  })
+
+  it('the app entry (out/main/index.js) given --lab-loader runs the loader, nothing of the app, and takes the arguments after the flag', async () => {
+    const dir = join(repoRoot, 'tmp', `lab-entry-${process.pid}`)
+    mkdirSync(dir, { recursive: true })
+    try {
+      const model = join(dir, 'entry.gguf')
+      await writeLoadableModel(model, 'small')
+      const entry = join(repoRoot, 'out/main/index.js')
+      expect(existsSync(entry), 'the build is missing: npm test builds first (npm run build)').toBe(true)
+      // Chromium's switches come first, as the packaged app passes them; plain Node ignores them here.
+      const child = spawn(process.execPath, [entry, '--ozone-platform=headless', '--lab-loader', model, '2', '128', 'w1 w2'], { stdio: ['pipe', 'ignore', 'pipe', 'pipe'] })
+      const events: { event: string }[] = []
+      createInterface({ input: child.stdio[3] as Readable }).on('line', (l) => {
+        const e = JSON.parse(l) as { event: string }
+        events.push(e)
+        if (e.event === 'ready') child.stdin!.write('go\n')
+        if (e.event === 'done') child.stdin!.write('exit\n')
+      })
+      const code = await new Promise<number | null>((ok) => child.on('exit', ok))
+      expect(events.map((e) => e.event)).toEqual(['ready', 'loaded', 'first-token', 'done'])
+      expect(events[3]).toMatchObject({ tokens: 2 })
+      expect(code).toBe(0)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 60_000)
 })

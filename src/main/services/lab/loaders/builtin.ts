@@ -1,6 +1,5 @@
 // The built-in loader from the experiment's side: starts builtin-loader.ts (out/main/lab-loader.js
 // when bundled) under this Node (or Electron as Node), and turns its events into timings.
-import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -10,6 +9,7 @@ import type { LabLoaderInfo } from '../../../../shared/api'
 import { nodeLlamaCppVersion } from '../runtime-version'
 import { describeExit, LoaderFailure, startLoaderProcess, type LoaderProcess } from '../loader-process'
 import { tokensPerSecond, type Loader, type LoaderHooks, type LoaderRunSpec, type LoaderTimings } from './types'
+import { findUp } from '../../../bundle-paths'
 
 type ChildEvent =
   | { event: 'ready'; runtime: string }
@@ -18,16 +18,30 @@ type ChildEvent =
   | { event: 'done'; tokens: number; firstTokenMs: number; lastTokenMs: number }
   | { event: 'error'; message: string }
 
-/** How to start the child: the bundled script next to the bundle, or the TypeScript source through tsx. */
-export function builtinLoaderCommand(): string[] {
+/** The runtime that starts the loader: Node, Electron run from a checkout, or a packaged app. */
+export interface LoaderRuntime {
+  execPath: string
+  /** process.versions.electron */
+  electron?: string
+  /** process.defaultApp: Electron started with an app path (a checkout), not a packaged app */
+  defaultApp?: boolean
+}
+
+/**
+ * How to start the child: the bundled script next to the bundle, or the TypeScript source through
+ * tsx. A packaged app's binary cannot act as Node (release builds turn the RunAsNode fuse off),
+ * so it starts itself with --lab-loader, headless like the packaged CLI (src/main/index.ts).
+ */
+export function builtinLoaderCommand(rt: LoaderRuntime = { execPath: process.execPath, electron: process.versions.electron, defaultApp: process.defaultApp }): string[] {
+  if (rt.electron && !rt.defaultApp) return [rt.execPath, '--ozone-platform=headless', '--disable-gpu', '--no-sandbox', '--lab-loader']
   const here = dirname(fileURLToPath(import.meta.url))
   if (import.meta.url.endsWith('.ts')) {
     const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
-    return [process.execPath, '--import', tsx, join(here, '..', 'builtin-loader.ts')]
+    return [rt.execPath, '--import', tsx, join(here, '..', 'builtin-loader.ts')]
   }
   // out/main/cli.js or out/main/chunks/*.js → out/main/lab-loader.js
-  const script = [join(here, 'lab-loader.js'), join(here, '..', 'lab-loader.js')].find((p) => existsSync(p)) ?? join(here, 'lab-loader.js')
-  return [process.execPath, script]
+  const script = findUp(here, 'lab-loader.js', 1) ?? join(here, 'lab-loader.js')
+  return [rt.execPath, script]
 }
 
 /** Reads the child's JSON events in order; next() rejects once the process has exited or the run aborts. */
