@@ -6,7 +6,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createBackend, type Backend } from '../../backend'
 import { autostartEntry, autostartFile } from './autostart'
-import { loginCommand } from './launcher'
+import { hearthCommand, headlessSwitches, loginCommand } from './launcher'
+import { unitText } from '../../daemon/systemd'
+
+const repoRoot = new URL('../../../../', import.meta.url).pathname
 
 let home: string
 let env: Record<string, string>
@@ -53,6 +56,17 @@ describe('desktop settings', () => {
     expect(loginCommand({ HEARTH_LAUNCHER: '/usr/bin/hearth' }, true)).toEqual(['/usr/bin/hearth', '--autostart', '--hidden'])
     expect(loginCommand({ HEARTH_LAUNCHER: '/usr/bin/hearth' }, false)).toEqual(['/usr/bin/hearth', '--autostart'])
     expect(loginCommand({ APPIMAGE: '/home/me/Apps/Hearth 1.0.AppImage' }, true)).toEqual(['/home/me/Apps/Hearth 1.0.AppImage', '--autostart', '--hidden'])
+  })
+
+  it("the CLI from an AppImage is the app's binary told --cli (without it the window opens), headless as the installed launcher runs it", () => {
+    const appImage = '/home/me/Apps/Hearth 1.0.AppImage'
+    expect(hearthCommand({ APPIMAGE: appImage })).toEqual([appImage, '--ozone-platform=headless', '--disable-gpu', '--no-sandbox', '--cli'])
+    // the systemd unit runs `… --cli daemon`
+    expect(unitText('user', hearthCommand({ APPIMAGE: appImage }))).toMatch(/^ExecStart=.*AppImage"? --ozone-platform=headless --disable-gpu --no-sandbox --cli daemon/m)
+    // the installed launcher adds those itself, as assets/linux/hearth shows
+    expect(hearthCommand({ HEARTH_LAUNCHER: '/usr/bin/hearth' })).toEqual(['/usr/bin/hearth'])
+    const launcher = readFileSync(join(repoRoot, 'assets/linux/hearth'), 'utf8')
+    expect(launcher).toContain(`exec "$app" ${headlessSwitches.join(' ')} --cli "$@"`)
   })
 
   it('quotes Exec arguments as the Desktop Entry spec asks', () => {

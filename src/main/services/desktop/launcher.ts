@@ -5,11 +5,19 @@ import { fileURLToPath } from 'node:url'
 import type { Env } from '../../paths'
 import { findUp } from '../../bundle-paths'
 
-/** The `hearth` command of this installation, as an argv prefix. */
+/**
+ * Chromium's switches for the packaged binary run without a window (the CLI, the lab's loader):
+ * the headless platform (no display needed), and no renderer sandbox (Chromium refuses root
+ * otherwise). assets/linux/hearth passes the same.
+ */
+export const headlessSwitches = ['--ozone-platform=headless', '--disable-gpu', '--no-sandbox']
+
+/** The `hearth` command (the CLI) of this installation, as an argv prefix. */
 export function hearthCommand(env: Env): string[] {
-  // /usr/bin/hearth (assets/linux/hearth) exports its own path: the packaged CLI.
+  // /usr/bin/hearth (assets/linux/hearth) exports its own path: it adds --cli itself.
   if (env.HEARTH_LAUNCHER && env.HEARTH_LAUNCHER.startsWith('/')) return [env.HEARTH_LAUNCHER]
-  if (env.APPIMAGE && env.APPIMAGE.startsWith('/')) return [env.APPIMAGE]
+  // The AppImage runs the app's binary: without --cli it would open the window (src/main/index.ts).
+  if (env.APPIMAGE && env.APPIMAGE.startsWith('/')) return [env.APPIMAGE, ...headlessSwitches, '--cli']
   return [process.execPath, checkoutBin()]
 }
 
@@ -23,7 +31,7 @@ function checkoutBin(): string {
  * checkout without Electron — the headless daemon, which keeps pins warm just the same.
  */
 export function loginCommand(env: Env, startInTray: boolean): string[] {
-  const desktop = (env.HEARTH_LAUNCHER && env.HEARTH_LAUNCHER.startsWith('/')) || (env.APPIMAGE && env.APPIMAGE.startsWith('/'))
-  if (desktop) return [...hearthCommand(env), '--autostart', ...(startInTray ? ['--hidden'] : [])]
+  const app = env.HEARTH_LAUNCHER?.startsWith('/') ? env.HEARTH_LAUNCHER : env.APPIMAGE?.startsWith('/') ? env.APPIMAGE : null
+  if (app) return [app, '--autostart', ...(startInTray ? ['--hidden'] : [])]
   return [...hearthCommand(env), 'daemon', '--autostart']
 }

@@ -10,6 +10,7 @@ import { nodeLlamaCppVersion } from '../runtime-version'
 import { describeExit, LoaderFailure, startLoaderProcess, type LoaderProcess } from '../loader-process'
 import { tokensPerSecond, type Loader, type LoaderHooks, type LoaderRunSpec, type LoaderTimings } from './types'
 import { findUp } from '../../../bundle-paths'
+import { headlessSwitches } from '../../desktop/launcher'
 
 type ChildEvent =
   | { event: 'ready'; runtime: string }
@@ -33,7 +34,7 @@ export interface LoaderRuntime {
  * so it starts itself with --lab-loader, headless like the packaged CLI (src/main/index.ts).
  */
 export function builtinLoaderCommand(rt: LoaderRuntime = { execPath: process.execPath, electron: process.versions.electron, defaultApp: process.defaultApp }): string[] {
-  if (rt.electron && !rt.defaultApp) return [rt.execPath, '--ozone-platform=headless', '--disable-gpu', '--no-sandbox', '--lab-loader']
+  if (rt.electron && !rt.defaultApp) return [rt.execPath, ...headlessSwitches, '--lab-loader']
   const here = dirname(fileURLToPath(import.meta.url))
   if (import.meta.url.endsWith('.ts')) {
     const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
