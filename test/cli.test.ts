@@ -1,11 +1,13 @@
 // The CLI as users run it: a child process over a temp HOME with real layouts of every source.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawnSync } from 'node:child_process'
-import { closeSync, fsyncSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs'
+import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { makeModelHome, type ModelHome } from './fixtures/model-home'
 import { FADV, fadvise } from '../src/main/sys/fadvise'
+import { writeGguf } from './helpers/gguf-writer'
+import { llamaShape } from './helpers/model-shapes'
 
 const root = new URL('..', import.meta.url).pathname
 let dir: string
@@ -62,6 +64,35 @@ describe('hearth CLI', () => {
     expect(f.bytes).toBe(m.files[0].bytes)
     expect(f.residentBytes).toBeGreaterThanOrEqual(64 << 10)
     expect(f.residentBytes).toBeLessThan(f.bytes / 2)
+  })
+
+  it('models --add-folder brings a folder of models in, kept in settings; --remove-folder takes it out; status says when nothing is known', async () => {
+    const folder = join(dir, 'more models')
+    mkdirSync(folder)
+    await writeGguf(join(folder, 'added-7b.Q4_0.gguf'), { ...llamaShape({ layers: 2, embd: 64, heads: 2, headsKv: 2, ff: 128, vocab: 32, fileType: 'Q4_0' }), sparse: true })
+    // A relative path, resolved where the command runs.
+    const added = spawnSync(process.execPath, [join(root, 'bin/hearth.js'), 'models', '--add-folder', 'more models', '--json'], { cwd: dir, env: { PATH: process.env.PATH, ...mh.env }, encoding: 'utf8' })
+    expect(added.status, added.stderr).toBe(0)
+    expect(added.stderr).toContain(`added folder ${folder}`)
+    const withFolder = JSON.parse(added.stdout) as { name: string; source: string; files: { path: string }[] }[]
+    expect(withFolder).toHaveLength(mh.models.length + 1)
+    expect(withFolder.find((m) => m.files[0].path === join(folder, 'added-7b.Q4_0.gguf'))?.source).toBe('folder')
+    expect(JSON.parse(hearth(['models', '--json']).out)).toHaveLength(mh.models.length + 1) // kept
+    const removed = hearth(['models', '--remove-folder', folder, '--json'])
+    expect(removed.code, removed.err).toBe(0)
+    expect(JSON.parse(removed.out)).toHaveLength(mh.models.length)
+    const notDir = hearth(['models', '--add-folder', join(folder, 'added-7b.Q4_0.gguf')])
+    expect(notDir.code).toBe(1)
+    expect(notDir.err).toContain(`cannot add ${join(folder, 'added-7b.Q4_0.gguf')}: it is not a folder`)
+    const notAdded = hearth(['models', '--remove-folder', folder])
+    expect(notAdded.code).toBe(1)
+    expect(notAdded.err).toContain(`${folder} is not one of your added folders`)
+    // A home with no models at all: status says so and how to add some, rather than an empty table.
+    const empty = join(dir, 'empty-home')
+    mkdirSync(empty)
+    const none = spawnSync(process.execPath, [join(root, 'bin/hearth.js'), 'status'], { cwd: dir, env: { PATH: process.env.PATH, HOME: empty, XDG_CONFIG_HOME: join(empty, '.config'), XDG_DATA_HOME: join(empty, '.local/share'), XDG_CACHE_HOME: join(empty, '.cache'), XDG_RUNTIME_DIR: empty, HEARTH_OLLAMA_SYSTEM_DIR: join(empty, 'no-ollama') }, encoding: 'utf8' })
+    expect(none.status, none.stderr).toBe(0)
+    expect(none.stdout).toMatch(/^no models found: .*hearth models --add-folder DIR/)
   })
 
   it('bad input: names the target and the fix, exit codes 1 and 2', () => {

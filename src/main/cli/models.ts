@@ -1,3 +1,4 @@
+import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { Model } from '../../shared/api'
 import { formatBytes, formatCount } from '../../shared/format'
@@ -30,10 +31,27 @@ export function modelJson(m: Model) {
 export const modelsCommand: CliCommand = {
   name: 'models',
   summary: 'list every model Hearth finds',
-  usage: 'hearth models [--json] [--skipped]',
+  usage: 'hearth models [--json] [--skipped] [--add-folder DIR]… [--remove-folder DIR]…',
   async run(argv, io) {
-    const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, skipped: { type: 'boolean' } } })
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        json: { type: 'boolean' },
+        skipped: { type: 'boolean' },
+        'add-folder': { type: 'string', multiple: true },
+        'remove-folder': { type: 'string', multiple: true },
+      },
+    })
     const backend = await io.backend()
+    // Absolute here: a daemon this CLI attaches to has a working directory of its own.
+    for (const dir of values['remove-folder'] ?? []) {
+      await backend.removeFolder({ path: resolve(dir) })
+      io.err(`removed folder ${resolve(dir)}`)
+    }
+    for (const dir of values['add-folder'] ?? []) {
+      await backend.addFolder({ path: resolve(dir) })
+      io.err(`added folder ${resolve(dir)}`)
+    }
     const catalog = await backend.rescan()
     if (values.json) {
       io.out(JSON.stringify(catalog.models.map(modelJson), null, 2))
@@ -42,7 +60,7 @@ export const modelsCommand: CliCommand = {
     if (catalog.models.length === 0) {
       io.out('No models found. Hearth looked in:')
       for (const r of catalog.roots) io.out(`  ${r.exists ? '✓' : '✗'} ${r.source.padEnd(11)} ${r.path}  (${r.origin})`)
-      io.out('Add a folder with models from the app, or list one in the settings file.')
+      io.out('Add a folder that holds models: hearth models --add-folder DIR (or in the app)')
     } else {
       const rows = [['NAME', 'SOURCE', 'FORMAT', 'QUANT', 'PARAMS', 'SIZE', 'ID']]
       for (const m of catalog.models) {

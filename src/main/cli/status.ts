@@ -29,6 +29,10 @@ export const statusCommand: CliCommand = {
       io.out(JSON.stringify(files.map(statusJson), null, 2))
       return 0
     }
+    if (files.length === 0) {
+      io.out('no models found: `hearth models` shows where Hearth looked, `hearth models --add-folder DIR` adds one; or give files: hearth status PATH …')
+      return 0
+    }
     const rows = [['', 'RESIDENT', '', 'SIZE', 'FILE']]
     for (const f of files) {
       const known = f.residentBytes !== null
