@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { closeSync, fstatSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import parsePrometheusTextFormat from 'parse-prometheus-text-format'
 import { makeModelHome, type ModelHome } from './fixtures/model-home'
 import { FADV, fadvise } from '../src/main/sys/fadvise'
@@ -122,6 +122,21 @@ describe('hearth daemon', () => {
     // A CLI told not to attach has a backend of its own: none of the daemon's jobs.
     const alone = JSON.parse(hearth(['jobs', '--json'], { ...mh.env, HEARTH_NO_DAEMON: '1' }).out) as { id: string }[]
     expect(alone.map((j) => j.id)).not.toContain(id)
+  })
+
+  it("a path relative to where the user runs the CLI means that file, though the daemon's working directory is elsewhere", () => {
+    const [m] = oneFileModels()
+    const cwd = dirname(m.path)
+    const run = (args: string[]) => spawnSync(process.execPath, [join(root, 'bin/hearth.js'), ...args], { cwd, env: mh.env, encoding: 'utf8', timeout: 60_000 })
+    const status = run(['status', '--json', basename(m.path)])
+    expect(status.status, status.stderr).toBe(0)
+    expect(JSON.parse(status.stdout)).toMatchObject([{ path: m.path, model: m.id, bytes: m.bytes }])
+    const warm = run(['warm', `./${basename(m.path)}`, '--json'])
+    expect(warm.status, warm.stderr).toBe(0)
+    expect(JSON.parse(warm.stdout.trim().split('\n').at(-1)!)).toMatchObject({ kind: 'warm', modelId: m.id, status: 'done' })
+    // A model's name is no file here: it still reaches the daemon as a name.
+    const byName = run(['status', '--json', m.id])
+    expect(JSON.parse(byName.stdout)).toMatchObject([{ path: m.path }])
   })
 
   it('a CLI for another HOME is not captured by this daemon, even with the same runtime dir', () => {

@@ -43,7 +43,7 @@ export const modelsCommand: CliCommand = {
       },
     })
     const backend = await io.backend()
-    // Absolute here: a daemon this CLI attaches to has a working directory of its own.
+    // Named as the settings keep it: absolute.
     for (const dir of values['remove-folder'] ?? []) {
       await backend.removeFolder({ path: resolve(dir) })
       io.err(`removed folder ${resolve(dir)}`)

@@ -8,6 +8,7 @@ import type { Backend } from '../backend'
 import { configDir, type Env } from '../paths'
 import { tryLockExclusive } from '../sys/flock'
 import { connectUnix, listenUnix, type UnixClient } from '../transport/unix-socket'
+import { callerPathsApi } from './caller-paths'
 import { candidateSockets, currentUid, daemonDir, ensurePrivateDir, socketPathIn } from './paths'
 
 export interface Attached {
@@ -124,5 +125,5 @@ export type CliBackend = HearthApi & {
 export async function cliBackend(env: Env, local: () => Promise<Backend>): Promise<CliBackend> {
   const a = await attachToDaemon(env)
   if (!a) return local()
-  return { ...a.client.api, attachedTo: a.info, start: async () => {}, stop: async () => a.client.close() }
+  return { ...callerPathsApi(a.client.api, process.cwd()), attachedTo: a.info, start: async () => {}, stop: async () => a.client.close() }
 }
