@@ -2,18 +2,25 @@
 // user runs it is made absolute before it crosses the socket, in the input fields that name a
 // file or a model; a value that is no file here (a model id, part of a name) stays as it is,
 // which is how the backend would read it in the CLI's own process.
-import { existsSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import { isAbsolute, resolve } from 'node:path'
 import type { HearthApi } from '../../shared/api'
 
 /** Input fields of the contract that take a path (or a model, which may be given as a path). */
 const pathFields = new Set(['target', 'targets', 'path', 'model', 'mmproj', 'llamaBinary'])
 
-/** `value` with every relative path in a path field resolved against `cwd`, when it exists there. */
+/**
+ * `value` with every relative path in a path field resolved against `cwd`, as the backend reads
+ * targets (services/catalog/resolve.ts): a value with a folder in it (./x, ../x, dir/x) is a
+ * path; a bare word is a path only when it is a file here (a folder named like a model, say
+ * ~/models/qwen, must not hide the model "qwen"). ~/ is the daemon's to expand: same user.
+ */
 export function withAbsolutePaths(value: unknown, cwd: string, field?: string): unknown {
   if (typeof value === 'string') {
-    const isPath = field !== undefined && pathFields.has(field) && value !== '' && !isAbsolute(value)
-    return isPath && existsSync(resolve(cwd, value)) ? resolve(cwd, value) : value
+    if (field === undefined || !pathFields.has(field) || value === '' || isAbsolute(value) || value.startsWith('~')) return value
+    const abs = resolve(cwd, value)
+    if (value.includes('/')) return existsSync(abs) ? abs : value
+    return statSync(abs, { throwIfNoEntry: false })?.isFile() ? abs : value
   }
   // An array keeps its field (targets: [...]); an object's entries are fields of their own.
   if (Array.isArray(value)) return value.map((v) => withAbsolutePaths(v, cwd, field))
