@@ -2,7 +2,7 @@
 // (the desktop window, through the same server code Electron's glue feeds) and the daemon's UNIX
 // socket. Electron itself cannot start here; its IPC adapter is a few lines in src/main/electron/app.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { tmpdir } from 'node:os'
@@ -115,6 +115,16 @@ describe.each(transports)('contract through %s', (_name, make) => {
     const err = await api.addFolder({ path: join(home, 'does-not-exist') }).catch((e) => e)
     expect(err.code).toBe('NOT_FOUND')
     expect(err.message).toContain('does-not-exist')
+  })
+
+  it('takes ~/ as the home of the user it runs for, and refuses a relative folder (whose working directory?)', async () => {
+    mkdirSync(join(home, 'tilde models'), { recursive: true })
+    const added = await api.addFolder({ path: '~/tilde models' })
+    expect(added.folders).toContain(join(home, 'tilde models'))
+    expect((await api.removeFolder({ path: '~/tilde models' })).folders).not.toContain(join(home, 'tilde models'))
+    const err = await api.addFolder({ path: 'models' }).catch((e) => e)
+    expect(err.code).toBe('BAD_INPUT')
+    expect(err.message).toBe(`"models" is not a full path; give the folder's full path, starting with / or ~/`)
   })
 
   it('pushes subscribed topics', async () => {
