@@ -17,3 +17,14 @@ export function findUp(from: string, rel: string, levels = 4): string | null {
   }
   return null
 }
+
+/**
+ * The built UI (out/renderer) for a bundle in `from`: a clone or the packaged app, entry or shared
+ * chunk; from sources, the clone's out/renderer. Built means index.html and its assets/
+ * (src/renderer holds an index.html too: the unbuilt template). Null when there is none.
+ */
+export function builtRendererDir(from: string): string | null {
+  const assets = findUp(from, 'renderer/assets') ?? findUp(from, 'out/renderer/assets')
+  const dir = assets ? dirname(assets) : null
+  return dir && existsSync(join(dir, 'index.html')) ? dir : null
+}

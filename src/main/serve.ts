@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net'
 import type { HearthApi } from '../shared/api'
 import { allowedHosts, attachWebSocket, checkHostAndOrigin, newToken, tokenMatches } from './transport/ws-server'
 import { securityHeaders, serveStatic } from './transport/static-files'
-import { findUp } from './bundle-paths'
+import { builtRendererDir } from './bundle-paths'
 
 export interface ServeOptions {
   api: HearthApi
@@ -40,15 +40,9 @@ export interface RunningServer {
   close(): Promise<void>
 }
 
-/**
- * The built UI: out/renderer beside the bundle, which may sit in out/main or in out/main/chunks
- * (a shared chunk), in a clone or inside the packaged app; else ./out/renderer. Built means
- * index.html and its assets/ (src/renderer holds an index.html too: the unbuilt template).
- */
+/** The built UI beside the bundle (bundle-paths.ts), else ./out/renderer, which the "not built" page names. */
 export function defaultRendererDir(from = dirname(fileURLToPath(import.meta.url)), cwd = process.cwd()): string {
-  const assets = findUp(from, 'renderer/assets') ?? findUp(from, 'out/renderer/assets')
-  const dir = assets ? dirname(assets) : null
-  return dir && existsSync(join(dir, 'index.html')) ? dir : resolve(cwd, 'out/renderer')
+  return builtRendererDir(from) ?? resolve(cwd, 'out/renderer')
 }
 
 export async function startServe(opts: ServeOptions): Promise<RunningServer> {

@@ -27,7 +27,7 @@ describe('the desktop app finds its files from its bundle', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hearth-app-files-'))
     try {
       const appOut = join(dir, 'opt/Hearth/resources/app/out')
-      for (const f of ['renderer/index.html', 'preload/index.cjs', 'main/index.js']) {
+      for (const f of ['renderer/index.html', 'renderer/assets/index.js', 'preload/index.cjs', 'main/index.js']) {
         mkdirSync(dirname(join(appOut, f)), { recursive: true })
         writeFileSync(join(appOut, f), '')
       }

@@ -1,7 +1,7 @@
 // The desktop app's own files, found from its bundle's folder (out/main/chunks when built; see
 // bundle-paths.ts). No electron import here, so tests check these against a real build.
 import { join } from 'node:path'
-import { findUp } from '../bundle-paths'
+import { builtRendererDir, findUp } from '../bundle-paths'
 
 export interface AppFiles {
   /** out/renderer/index.html */
@@ -14,7 +14,7 @@ export interface AppFiles {
 
 export function appFiles(bundleDir: string): AppFiles {
   return {
-    rendererIndex: findUp(bundleDir, 'renderer/index.html') ?? join(bundleDir, '../renderer/index.html'),
+    rendererIndex: join(builtRendererDir(bundleDir) ?? join(bundleDir, '../renderer'), 'index.html'),
     preload: findUp(bundleDir, 'preload/index.cjs') ?? join(bundleDir, '../preload/index.cjs'),
     devIcons: findUp(bundleDir, 'assets/icons') ?? join(bundleDir, '../../assets/icons'),
   }
