@@ -81,6 +81,11 @@ describe('hearth CLI', () => {
     const removed = hearth(['models', '--remove-folder', folder, '--json'])
     expect(removed.code, removed.err).toBe(0)
     expect(JSON.parse(removed.out)).toHaveLength(mh.models.length)
+    // A quoted ~/ reaches the backend as it is, which takes it as this user's home.
+    mkdirSync(join(mh.home, 'tilde models'))
+    const tilde = hearth(['models', '--add-folder', '~/tilde models', '--json'])
+    expect(tilde.code, tilde.err).toBe(0)
+    expect(hearth(['models', '--remove-folder', join(mh.home, 'tilde models')]).code).toBe(0)
     const notDir = hearth(['models', '--add-folder', join(folder, 'added-7b.Q4_0.gguf')])
     expect(notDir.code).toBe(1)
     expect(notDir.err).toContain(`cannot add ${join(folder, 'added-7b.Q4_0.gguf')}: it is not a folder`)

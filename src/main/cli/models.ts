@@ -43,14 +43,15 @@ export const modelsCommand: CliCommand = {
       },
     })
     const backend = await io.backend()
-    // Named as the settings keep it: absolute.
+    // Relative to where the command runs; a quoted ~/ is the backend's to expand.
+    const full = (dir: string) => (dir.startsWith('~') ? dir : resolve(dir))
     for (const dir of values['remove-folder'] ?? []) {
-      await backend.removeFolder({ path: resolve(dir) })
-      io.err(`removed folder ${resolve(dir)}`)
+      await backend.removeFolder({ path: full(dir) })
+      io.err(`removed folder ${full(dir)}`)
     }
     for (const dir of values['add-folder'] ?? []) {
-      await backend.addFolder({ path: resolve(dir) })
-      io.err(`added folder ${resolve(dir)}`)
+      await backend.addFolder({ path: full(dir) })
+      io.err(`added folder ${full(dir)}`)
     }
     const catalog = await backend.rescan()
     if (values.json) {
