@@ -5,7 +5,7 @@
 import { execFileSync, spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { afterAll, expect, it } from 'vitest'
-import { evict, fincoreBytes, makeDataFile, tempDir } from '../../../../test/support/files'
+import { droppedAfterReadSlackBytes, evict, fincoreBytes, makeDataFile, tempDir } from '../../../../test/support/files'
 import { cgroupUnavailable, memoryLimited, type MemoryCgroup } from '../../../../test/support/cgroup'
 
 const MiB = 1 << 20
@@ -37,7 +37,7 @@ it.skipIf(unavailable)(`a locked file survives a memory hog that evicts its unlo
   // The twin's pages are charged to the cgroup by reading it from inside.
   execFileSync('sh', ['-c', `echo $$ > ${cg.procsFile} && cat ${twin} > /dev/null`])
   expect(fincoreBytes(locked)).toBe(64 * MiB)
-  expect(fincoreBytes(twin)).toBe(64 * MiB)
+  expect(fincoreBytes(twin)).toBeGreaterThanOrEqual(64 * MiB - droppedAfterReadSlackBytes)
 
   // The hog touches 360 MiB in 8 MiB steps; the cgroup reclaims cache (or OOM-kills the hog).
   const hog = inCgroup(['python3', '-c', 'b=[bytearray(8<<20) for _ in range(45)]; print("done", flush=True)'])

@@ -8,7 +8,7 @@ import { openSettings } from '../../settings'
 import type { ResolvedFile } from '../../context'
 import { createJobRunner } from '../jobs'
 import { createWarmService, type WarmServiceDeps } from '.'
-import { evict, fincoreBytes, makeDataFile, tempDir } from '../../../../test/support/files'
+import { droppedAfterReadSlackBytes, evict, fincoreBytes, makeDataFile, tempDir } from '../../../../test/support/files'
 import { cgroupUnavailable, throttleReads } from '../../../../test/support/cgroup'
 import { warmFile, type WarmEngine } from './warm-file'
 
@@ -46,13 +46,16 @@ describe('warm', () => {
   for (const engine of ['sendfile', 'read', 'populate'] as WarmEngine[]) {
     it(`leaves the file 100% resident (${engine})`, async () => {
       evict(data)
-      expect(fincoreBytes(data)).toBeLessThan(8 * MiB)
+      const before = fincoreBytes(data)
+      expect(before).toBeLessThan(8 * MiB)
       const { jobs, warm } = await makeService({}, { engine })
       const [job] = await warm.warm([data], { lowCpu: engine === 'populate' })
       const end = await settle(jobs, job)
       expect(end.status).toBe('done')
-      expect(fincoreBytes(data)).toBe(96 * MiB)
-      expect(end.doneBytes).toBeGreaterThanOrEqual(88 * MiB)
+      // It read every page that was not resident when it began…
+      expect(before + end.doneBytes).toBeGreaterThanOrEqual(96 * MiB)
+      // …and the kernel holds them (less the few MiB it may drop unasked).
+      expect(fincoreBytes(data)).toBeGreaterThanOrEqual(96 * MiB - droppedAfterReadSlackBytes)
       expect(end.note).toMatch(/read .* already resident/)
     })
   }
@@ -73,7 +76,8 @@ describe('warm', () => {
     expect(refused).toBeGreaterThanOrEqual(1)
     expect(r.readBytes).toBeGreaterThanOrEqual(88 * MiB)
     expect(reported).toBe(r.readBytes)
-    expect(fincoreBytes(data)).toBe(96 * MiB)
+    expect(r.readBytes + r.alreadyResidentBytes).toBe(96 * MiB)
+    expect(fincoreBytes(data)).toBeGreaterThanOrEqual(96 * MiB - droppedAfterReadSlackBytes)
   })
 
   it('reads only what is missing: half-resident reads half, fully resident returns at once', async () => {
@@ -87,7 +91,7 @@ describe('warm', () => {
     expect(plan.toReadBytes).toBeLessThanOrEqual(56 * MiB)
     const end = await settle(jobs, (await warm.warm([data]))[0])
     expect(end.doneBytes).toBeLessThanOrEqual(56 * MiB)
-    expect(fincoreBytes(data)).toBe(96 * MiB)
+    expect(fincoreBytes(data)).toBeGreaterThanOrEqual(96 * MiB - droppedAfterReadSlackBytes)
     const again = await settle(jobs, (await warm.warm([data]))[0])
     expect(again.doneBytes).toBe(0)
     expect(again.note).toMatch(/^read 0 KiB/)
@@ -198,7 +202,7 @@ describe('evict', () => {
   it('drops residency to ~0, and names the process whose mapping keeps pages resident', async () => {
     const { jobs, warm } = await makeService()
     await settle(jobs, (await warm.warm([data]))[0])
-    expect(fincoreBytes(data)).toBe(96 * MiB)
+    expect(fincoreBytes(data)).toBeGreaterThanOrEqual(96 * MiB - droppedAfterReadSlackBytes)
     const [r] = await warm.evict([data])
     expect(r.job.status).toBe('done')
     expect(fincoreBytes(data)).toBeLessThan(MiB)
@@ -291,15 +295,15 @@ describe('keep-warm', () => {
     expect(settings.get().pins).toEqual(['pinned'])
     await warm.checkPins()
     for (const j of jobs.list()) await jobs.wait(j.id)
-    expect(fincoreBytes(data)).toBe(96 * MiB)
+    expect(fincoreBytes(data)).toBeGreaterThanOrEqual(96 * MiB - droppedAfterReadSlackBytes)
     evict(data)
     await warm.checkPins()
-    const rewarm = jobs.list().find((j) => j.kind === 'rewarm' && j.status !== 'done' ? true : j.kind === 'rewarm')
+    const rewarm = jobs.list().find((j) => j.kind === 'rewarm')
     expect(rewarm).toBeDefined()
     const end = await jobs.wait(rewarm!.id)
     expect(end.status).toBe('done')
     expect(end.note).toMatch(/kept warm: residency had dropped to \d+%/)
-    expect(fincoreBytes(data)).toBe(96 * MiB)
+    expect(fincoreBytes(data)).toBeGreaterThanOrEqual(96 * MiB - droppedAfterReadSlackBytes)
     const [p] = warm.pins()
     expect(p.lastRewarmMs).not.toBeNull()
     expect(p.rewarms).toBeGreaterThanOrEqual(1)
