@@ -295,4 +295,43 @@ describe('sysctl', () => {
     await h.request('sysctl-persist', { key: 'fs.inotify.max_user_watches', clear: '1' })
     expect(readdirSync(ns.sysctlD)).toEqual([])
   })
+
+  it("a user may raise the limits, not lower them, and may not rewrite another user's sysctl.d file", async () => {
+    ns = await openNamespace()
+    const key = 'fs.inotify.max_user_watches'
+    const live = () => readFileSync(join(ns.procSys, 'fs/inotify/max_user_watches'), 'utf8')
+    writeFileSync(join(ns.procSys, 'fs/inotify/max_user_watches'), '192530\n') // a distribution's default
+    const user = ns.helper({ uid: 65534 })
+    const lower = await refusal(user.request('sysctl-set', { key, value: '8192' }))
+    expect(lower.code).toBe('PERMISSION')
+    expect(lower.message).toMatch(/raised from 192530 through Hearth, not lowered/)
+    expect(live()).toBe('192530\n')
+    await user.request('sysctl-set', { key, value: '524288' })
+    expect(live()).toBe('524288\n')
+    // back down to the original is still the user's to do; below it is not
+    expect((await refusal(user.request('sysctl-set', { key, value: '192529' }))).code).toBe('PERMISSION')
+    await user.request('sysctl-set', { key, value: '192530' })
+    expect(live()).toBe('192530\n')
+    // persisted: not below what the system has, and the file is the user's own
+    expect((await refusal(user.request('sysctl-persist', { key, value: '8192' }))).message).toMatch(/persisted at 192530 or more/)
+    expect(readdirSync(ns.sysctlD)).toEqual([])
+    await user.request('sysctl-persist', { key, value: '524288' })
+    const conf = join(ns.sysctlD, '60-hearth-inotify.conf')
+    expect(readFileSync(conf, 'utf8')).toMatch(/^# Written by Hearth for uid 65534 /)
+    const other = ns.helper({ uid: 65533 })
+    for (const fields of [{ key, clear: '1' }, { key: 'fs.inotify.max_user_instances', value: '1024' }]) {
+      const e = await refusal(other.request('sysctl-persist', fields))
+      expect(e.code).toBe('PERMISSION')
+      expect(e.message).toMatch(/written through Hearth by uid 65534/)
+    }
+    expect(readFileSync(conf, 'utf8')).toContain(`${key} = 524288\n`)
+    // root may lower and remove
+    const root = ns.helper()
+    await root.request('sysctl-set', { key, value: '8192' })
+    expect(live()).toBe('8192\n')
+    await root.request('sysctl-persist', { key, clear: '1' })
+    expect(readdirSync(ns.sysctlD)).toEqual([])
+    await root.request('off')
+    expect(live()).toBe('192530\n')
+  })
 })

@@ -1,7 +1,11 @@
 /* The two inotify limits model apps run out of: read, set at runtime (remembering the original
  * so `off` restores it), and persist in sysctl.d through an atomic rename. A runtime change is
  * recorded with the caller who made it: their `off` restores it, root's restores every one, and
- * another user may not change that key again until it is restored. */
+ * another user may not change that key again until it is restored.
+ *
+ * These limits are every user's: a caller other than root may only raise them (a value at or
+ * above what the system had before Hearth, now and at boot), never lower them under the other
+ * users' feet. The sysctl.d file records whose it is; another user may not rewrite or remove it. */
 #define _GNU_SOURCE
 #include "helper.h"
 #include <dirent.h>
@@ -68,15 +72,21 @@ static int read_saved(const struct hp_sysctl_key *k, uint64_t *orig, uid_t *uid)
 	return 0;
 }
 
-/* Values in our sysctl.d file (0 where absent). */
-static void read_conf(uint64_t *vals)
+/* Values in our sysctl.d file (0 where absent), and whose it is: the uid in its header (root's
+ * when the file has none), or -1 when there is no file. */
+static void read_conf(uint64_t *vals, long *owner)
 {
 	char p[400], line[256];
 	snprintf(p, sizeof p, "%s/%s", cfg.sysctl_d, CONF_NAME);
 	FILE *f = fopen(p, "re");
+	if (owner)
+		*owner = f ? 0 : -1;
 	while (f && fgets(line, sizeof line, f)) {
 		char key[128];
 		unsigned long long v;
+		unsigned u;
+		if (owner && sscanf(line, "# Written by Hearth for uid %u", &u) == 1)
+			*owner = (long)u;
 		if (sscanf(line, " %127[a-z_.] = %llu", key, &v) != 2)
 			continue;
 		int i = 0;
@@ -110,7 +120,7 @@ void verb_sysctl_get(const struct hp_request *r)
 		reply_err(r->id, "UNSUPPORTED", NULL, "cannot read %s: %s", p, strerror(errno));
 		return;
 	}
-	read_conf(conf);
+	read_conf(conf, NULL);
 	uid_t by;
 	int changed = read_saved(k, &orig, &by) == 0;
 	reply_ok(r->id, "key=%s value=%llu recommended=%llu persisted=%llu original=%llu changed=%d", k->name,
@@ -134,6 +144,13 @@ void verb_sysctl_set(const struct hp_request *r)
 	if (have_saved && !caller_owns(by)) {
 		reply_err(r->id, "PERMISSION", NULL, "%s was changed through Hearth by uid %u; it is theirs to restore (hearth off) before another user changes it",
 			  k->name, (unsigned)by);
+		return;
+	}
+	uint64_t floor = have_saved ? orig : old;
+	if (caller_uid != 0 && value < floor) {
+		reply_err(r->id, "PERMISSION", NULL,
+			  "%s is every user's limit: it may be raised from %llu through Hearth, not lowered (as root: sysctl -w %s=%llu)",
+			  k->name, (unsigned long long)floor, k->name, (unsigned long long)value);
 		return;
 	}
 	if (!have_saved) {
@@ -168,12 +185,40 @@ void verb_sysctl_persist(const struct hp_request *r)
 {
 	const struct hp_sysctl_key *k = hp_sysctl_find(hp_str(r, "key"));
 	uint64_t vals[4] = { 0 };
-	read_conf(vals);
-	vals[k - hp_sysctl_keys] = hp_find(r, "value") ? hp_num(r, "value", 0) : 0;
+	long owner;
+	read_conf(vals, &owner);
 	char fin[400], tmp[420], body[512];
 	snprintf(fin, sizeof fin, "%s/%s", cfg.sysctl_d, CONF_NAME);
 	snprintf(tmp, sizeof tmp, "%s/.%s.tmp", cfg.sysctl_d, CONF_NAME);
-	size_t n = (size_t)snprintf(body, sizeof body, "# Written by Hearth (hearth sysctl inotify --persist); remove with --clear.\n");
+	if (owner >= 0 && !caller_owns((uid_t)owner)) {
+		reply_err(r->id, "PERMISSION", NULL, "%s was written through Hearth by uid %ld; only they or root may change or remove it",
+			  fin, owner);
+		return;
+	}
+	uint64_t value = hp_find(r, "value") ? hp_num(r, "value", 0) : 0;
+	if (value && caller_uid != 0) {
+		/* At boot the file sets the value: no lower than what the system has without Hearth. */
+		char p[400], s[400];
+		uint64_t live, orig;
+		uid_t by;
+		proc_path(k, p, sizeof p);
+		saved_path(k, s, sizeof s);
+		if (read_u64_file(p, &live) < 0) {
+			reply_err(r->id, "UNSUPPORTED", NULL, "cannot read %s: %s", p, strerror(errno));
+			return;
+		}
+		uint64_t floor = read_saved(k, &orig, &by) == 0 ? orig : live;
+		if (value < floor) {
+			reply_err(r->id, "PERMISSION", NULL,
+				  "%s is every user's limit: it may be persisted at %llu or more through Hearth, not lowered (as root: edit %s)",
+				  k->name, (unsigned long long)floor, fin);
+			return;
+		}
+	}
+	vals[k - hp_sysctl_keys] = value;
+	size_t n = (size_t)snprintf(body, sizeof body,
+				    "# Written by Hearth for uid %u (hearth sysctl inotify --persist); remove with --clear.\n",
+				    (unsigned)(owner >= 0 ? (uid_t)owner : caller_uid));
 	int any = 0, i = 0;
 	for (const struct hp_sysctl_key *q = hp_sysctl_keys; q->name; q++, i++)
 		if (vals[i]) {
