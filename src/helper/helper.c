@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
 #include <poll.h>
@@ -39,14 +40,30 @@ static volatile sig_atomic_t got_term;
 
 /* ---------- replies ---------- */
 
+/* How long a reply may wait for the client to read. A stage holds the journal lock that every
+ * helper on this machine shares, so a client that stops reading (hung, stopped, or flooding us
+ * with requests it never reads the answers to) must not hold it for ever: it counts as gone. */
+#define STALLED_CLIENT_MS 30000 /* cfg.stalled_client_ms; test builds may shorten it */
+
 static void write_all(const char *buf, size_t len)
 {
 	while (len > 0) {
-		ssize_t n = write(1, buf, len);
-		if (n < 0 && errno == EINTR)
+		/* Wait for room first, then write no more than PIPE_BUF: on a pipe that write cannot
+		 * block once poll said there is room. */
+		struct pollfd p = { .fd = 1, .events = POLLOUT };
+		int ready = poll(&p, 1, cfg.stalled_client_ms);
+		if (ready < 0 && errno == EINTR && !got_term)
+			continue;
+		if (ready == 0)
+			fprintf(stderr, "hearth-helper: the client read nothing for %d s; exiting as if it had gone\n",
+				cfg.stalled_client_ms / 1000);
+		if (ready <= 0 || (p.revents & (POLLERR | POLLNVAL)))
+			_exit(0); /* the client is gone: nothing left to answer (the journal recovers) */
+		ssize_t n = write(1, buf, len < PIPE_BUF ? len : PIPE_BUF);
+		if (n < 0 && errno == EINTR && !got_term)
 			continue;
 		if (n <= 0)
-			_exit(0); /* the client is gone: nothing left to answer */
+			_exit(0);
 		buf += n;
 		len -= (size_t)n;
 	}
@@ -682,6 +699,7 @@ int main(int argc, char **argv)
 	set_paths("/run/hearth");
 	snprintf(cfg.proc_sys, sizeof cfg.proc_sys, "/proc/sys");
 	snprintf(cfg.sysctl_d, sizeof cfg.sysctl_d, "/etc/sysctl.d");
+	cfg.stalled_client_ms = STALLED_CLIENT_MS;
 
 	/* Who we act for: pkexec and sudo set these themselves and a user cannot forge them
 	 * through either; anything else that starts us is root already. */
@@ -704,6 +722,7 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "--test-proc-sys") == 0) snprintf(cfg.proc_sys, sizeof cfg.proc_sys, "%s", argv[i + 1]);
 		else if (strcmp(argv[i], "--test-sysctl-d") == 0) snprintf(cfg.sysctl_d, sizeof cfg.sysctl_d, "%s", argv[i + 1]);
 		else if (strcmp(argv[i], "--test-tmpfs-short") == 0) cfg.test_tmpfs_short_bytes = strtoull(argv[i + 1], NULL, 10);
+		else if (strcmp(argv[i], "--test-stall-ms") == 0) cfg.stalled_client_ms = atoi(argv[i + 1]) > 0 ? atoi(argv[i + 1]) : STALLED_CLIENT_MS;
 		else if (strcmp(argv[i], "--test-uid") == 0) uid = (uid_t)strtoul(argv[i + 1], NULL, 10);
 		else if (strcmp(argv[i], "--test-once") == 0) once = argv[i + 1]; /* as hearth-helper-admin */
 		else {

@@ -22,6 +22,7 @@ struct helper_config {
 	char proc_sys[256];   /* /proc/sys */
 	char sysctl_d[256];   /* /etc/sysctl.d */
 	uint64_t test_tmpfs_short_bytes; /* test builds: size the tmpfs this much too small */
+	int stalled_client_ms;           /* a reply waits this long for the client to read */
 	/* Files the caller neither owns nor may write: staging freezes them for their owner, so only
 	 * the one-shot admin helper (its own polkit action, a password every time) may stage them. */
 	int allow_foreign;

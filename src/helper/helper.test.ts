@@ -1,6 +1,6 @@
 // The helper end to end, as root, inside private mount namespaces (see harness.ts).
 import { createHash } from 'node:crypto'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -268,6 +268,33 @@ describe('hostile input', () => {
     expect(r.status).toBe(2)
     expect(r.stderr).toMatch(/takes no arguments/)
   })
+})
+
+describe('a client that stops reading', () => {
+  it('cannot hold the journal lock that every helper shares: its helper counts it as gone and another helper undoes its stage', async () => {
+    ns = await openNamespace()
+    const big = makeFile(ns.dir, 'big.gguf', 64 * 1024 * 1024)
+    const mountsBefore = hearthMounts(ns.mountinfo())
+    // A stage, then 3,000 requests whose BUSY answers it never reads: the pipe fills while the
+    // stage holds the lock. Replies may wait 2 s for it here (30 s in the installed build).
+    const [command, ...args] = ns.helperArgv(['--test-stall-ms', '2000'])
+    const stalled = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH } })
+    stalled.stdout!.pause()
+    let said = ''
+    stalled.stderr!.on('data', (d) => (said += d))
+    const exited = new Promise<number | null>((ok) => stalled.on('exit', (code) => ok(code)))
+    stalled.stdin!.on('error', () => {}) // it may go before reading all of this
+    stalled.stdin!.write(`1 stage path=${big.path}\n` + Array.from({ length: 3000 }, (_, i) => `${i + 2} status\n`).join(''))
+    const code = await Promise.race([exited, new Promise<string>((ok) => setTimeout(() => ok('still running after 20 s'), 20_000))])
+    stalled.kill('SIGKILL')
+    expect(code).toBe(0)
+    expect(said).toMatch(/the client read nothing for 2 s; exiting as if it had gone/)
+    // Another helper gets the lock at once, and its `off` leaves nothing behind.
+    const other = ns.helper()
+    const off = await other.request('off')
+    expect(hearthMounts(ns.mountinfo()), JSON.stringify(off)).toEqual(mountsBefore)
+    expect(sha(readFileSync(big.path))).toBe(big.hash)
+  }, 40_000)
 })
 
 describe('sysctl', () => {
