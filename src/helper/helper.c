@@ -604,6 +604,7 @@ static void (*const handlers[V_COUNT])(const struct hp_request *) = {
 	[V_PRESSURE_STATUS] = verb_pressure_status,
 	[V_CGROUP_CREATE] = verb_cgroup_create,
 	[V_CGROUP_REMOVE] = verb_cgroup_remove,
+	[V_CGROUP_JOIN] = verb_cgroup_join,
 };
 
 /* Runs one parsed request; its one final line goes out after the verb returned (and is made up

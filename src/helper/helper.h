@@ -109,6 +109,7 @@ void verb_pressure_status(const struct hp_request *r);
 uint64_t pressure_release_all(void);
 void verb_cgroup_create(const struct hp_request *r);
 void verb_cgroup_remove(const struct hp_request *r);
+void verb_cgroup_join(const struct hp_request *r);
 int cgroup_remove_all(int *removed);
 
 /* locks (helper.c) */

@@ -1,10 +1,10 @@
 // The load lab's helper verbs, as root against the real kernel: memory pressure (locked dummy
 // memory that always leaves the reserve, checked against MemAvailable while held, and gone after
-// SIGKILL) and v1 memory cgroups handed to the caller (the kernel then decides whose processes go
-// in). Pressure holds stay small (~512 MiB) by raising the reserve to just under what is free:
+// SIGKILL) and v1 memory cgroups made inside the helper's own, which the helper moves only the
+// caller's processes into. Pressure holds stay small (~512 MiB) by raising the reserve to just under what is free:
 // the machine is shared.
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { buildHelper, openNamespace, refusal, repoRoot, type Namespace } from '../../test/support/helper-harness'
@@ -142,34 +142,63 @@ describe.skipIf(!root || !v1Memory)('memory cgroups (v1, through the helper)', (
   const nobody = 65534
   const asNobody = (script: string) => spawnSync('setpriv', ['--reuid', String(nobody), '--regid', String(nobody), '--clear-groups', 'sh', '-c', script], { encoding: 'utf8' })
 
-  it("makes a limited cgroup the caller may move only its own processes into; remove, count bound, off and exit clean up", async () => {
+  const memoryCgroupOf = (pid: number) => /^\d+:(?:[^:]*,)?memory(?:,[^:]*)?:(.*)$/m.exec(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))![1]
+  const sleepAs = (uid: number, cgroupProcs?: string) =>
+    spawn('sh', ['-c', `${cgroupProcs ? `echo $$ > ${cgroupProcs} && ` : ''}exec setpriv --reuid ${uid} --regid ${uid} --clear-groups sleep 30`], { stdio: 'ignore' })
+  const started = async (p: ReturnType<typeof spawn>) => {
+    await waitFor('the sleeper to run', () => readFileSync(`/proc/${p.pid}/comm`, 'utf8').trim() === 'sleep')
+    return p.pid!
+  }
+
+  it("makes a limited cgroup inside the helper's own; moves in only the caller's processes from that cgroup; remove, count bound, off and exit clean up", async () => {
     ns = await openNamespace()
     const h = ns.helper({ uid: nobody })
     const made = await h.request('cgroup-create', { limit: String(64 * MiB) })
     const path = made.fields.path
-    expect(path).toMatch(/^\/sys\/fs\/cgroup\/memory\/hearth\/h\d+-\d+$/)
+    // Under the cgroup the helper (and the app that started it) runs in: its limits still apply.
+    const own = memoryCgroupOf(h.pid!)
+    expect(path).toMatch(new RegExp(`^/sys/fs/cgroup/memory${own === '/' ? '' : own}/hearth/h\\d+-\\d+$`))
     expect(readFileSync(join(path, 'memory.limit_in_bytes'), 'utf8').trim()).toBe(String(64 * MiB))
-    expect(statSync(join(path, 'cgroup.procs')).uid).toBe(nobody)
-    expect(statSync(path).uid).toBe(0) // no sub-cgroups, no other control files for the caller
-    expect(statSync(join(path, 'memory.oom_control')).uid).toBe(0)
+    expect(statSync(join(path, 'memory.limit_in_bytes')).uid).toBe(nobody) // to follow the loader
+    for (const f of ['cgroup.procs', 'tasks', 'memory.oom_control', '.']) expect(statSync(join(path, f)).uid).toBe(0)
 
-    // The caller's own process goes in; a root process does not (the kernel's own check).
-    const own = asNobody(`echo $$ > ${path}/cgroup.procs && cat /proc/self/cgroup`)
-    expect(own.status).toBe(0)
-    expect(own.stdout).toMatch(new RegExp(`memory:/hearth/${path.split('/').pop()}$`, 'm'))
+    // The caller cannot move anything in by itself (on v1 that would take any of its processes
+    // out from under any limit); the helper moves its processes from its own cgroup only.
+    expect(asNobody(`echo $$ > ${path}/cgroup.procs`).status).not.toBe(0)
+    const mine = sleepAs(nobody)
+    const minePid = await started(mine)
+    expect(memoryCgroupOf(minePid)).toBe(own)
+    await h.request('cgroup-join', { id: made.fields.id, pid: String(minePid) })
+    expect(memoryCgroupOf(minePid)).toBe(path.slice('/sys/fs/cgroup/memory'.length))
     const rootSleep = spawn('sleep', ['30'])
-    const foreign = asNobody(`echo ${rootSleep.pid} > ${path}/cgroup.procs`)
-    const rootSleepCgroup = readFileSync(`/proc/${rootSleep.pid}/cgroup`, 'utf8')
+    const foreign = await refusal(h.request('cgroup-join', { id: made.fields.id, pid: String(rootSleep.pid) }))
+    expect(foreign.code).toBe('PERMISSION')
+    expect(foreign.message).toMatch(/is not the caller's own process/)
+    expect(memoryCgroupOf(rootSleep.pid!)).toBe(own)
     rootSleep.kill('SIGKILL')
-    expect(foreign.status).not.toBe(0) // EACCES from the kernel (dash words every write error as "I/O error")
-    expect(rootSleepCgroup).not.toContain('/hearth/')
+    // A process of the caller's that lives under a tighter limit elsewhere stays there.
+    const tight = join(`/sys/fs/cgroup/memory${own === '/' ? '' : own}`, `hearth-test-tight-${process.pid}`)
+    mkdirSync(tight)
+    try {
+      writeFileSync(join(tight, 'memory.limit_in_bytes'), String(64 * MiB))
+      const escaper = sleepAs(nobody, join(tight, 'cgroup.procs'))
+      const escaperPid = await started(escaper)
+      const escape = await refusal(h.request('cgroup-join', { id: made.fields.id, pid: String(escaperPid) }))
+      expect(escape.code).toBe('PERMISSION')
+      expect(escape.message).toMatch(/lives in another memory cgroup/)
+      expect(memoryCgroupOf(escaperPid)).toBe(tight.slice('/sys/fs/cgroup/memory'.length))
+      escaper.kill('SIGKILL')
+      await new Promise((ok) => escaper.once('exit', ok))
+    } finally {
+      await waitFor('the tight cgroup to empty', () => readFileSync(join(tight, 'cgroup.procs'), 'utf8').trim() === '')
+      rmdirSync(tight)
+    }
+    expect((await refusal(h.request('cgroup-join', { id: '999', pid: String(minePid) }))).code).toBe('NOT_FOUND')
 
     // Busy while a process runs in it; removed once empty.
-    const inside = spawn('setpriv', ['--reuid', String(nobody), '--regid', String(nobody), '--clear-groups', 'sh', '-c', `echo $$ > ${path}/cgroup.procs; echo in; exec sleep 30`], { stdio: ['ignore', 'pipe', 'inherit'] })
-    await new Promise((ok) => inside.stdout!.once('data', ok))
     expect((await refusal(h.request('cgroup-remove', { id: made.fields.id }))).code).toBe('BUSY')
-    inside.kill('SIGKILL')
-    await new Promise((ok) => inside.once('exit', ok))
+    mine.kill('SIGKILL')
+    await new Promise((ok) => mine.once('exit', ok))
     await waitFor('the cgroup to empty', () => readFileSync(join(path, 'cgroup.procs'), 'utf8').trim() === '')
     await h.request('cgroup-remove', { id: made.fields.id })
     expect(existsSync(path)).toBe(false)

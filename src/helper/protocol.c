@@ -41,6 +41,7 @@ static const struct hp_param p_cancel[] = { { "target", T_U64, 1, 1, HP_MAX_ID }
 static const struct hp_param p_pressure[] = { { "leave", T_U64, 1, 0, 1ULL << 50 }, { "reserve", T_U64, 0, 0, 1ULL << 50 }, END };
 static const struct hp_param p_cgroup_create[] = { { "limit", T_U64, 1, 16 * MiB, 1ULL << 50 }, END };
 static const struct hp_param p_cgroup_remove[] = { { "id", T_U64, 1, 1, 1ULL << 31 }, END };
+static const struct hp_param p_cgroup_join[] = { { "id", T_U64, 1, 1, 1ULL << 31 }, { "pid", T_U64, 1, 1, 1ULL << 22 }, END };
 
 static const struct {
 	const char *name;
@@ -63,6 +64,7 @@ static const struct {
 	[V_PRESSURE_STATUS] = { "pressure-status", p_none },
 	[V_CGROUP_CREATE] = { "cgroup-create", p_cgroup_create },
 	[V_CGROUP_REMOVE] = { "cgroup-remove", p_cgroup_remove },
+	[V_CGROUP_JOIN] = { "cgroup-join", p_cgroup_join },
 };
 
 const struct hp_sysctl_key hp_sysctl_keys[] = {

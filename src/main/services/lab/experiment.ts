@@ -142,6 +142,7 @@ export function createExperimentRunner(deps: ExperimentDeps, plan: ExperimentPla
     let t0 = 0
     let cg: CgroupStats | null = null
     let sampling: Promise<void> | null = null
+    let adoptError: Error | null = null
     const take = async () => {
       if (pid === null) return
       const [c, resident, stats] = await Promise.all([readProcCounters(pid), residentBytes().catch(() => null), limit ? limit.track(pid) : null])
@@ -168,6 +169,15 @@ export function createExperimentRunner(deps: ExperimentDeps, plan: ExperimentPla
             pid = p
             run.pid = p
             run.startedAtMs = Date.now()
+            // The wrapper waits, stopped, to be moved into the cgroup; a refusal ends the run.
+            limit?.adopt?.(p).catch((err) => {
+              adoptError = err as Error
+              try {
+                process.kill(-p, 'SIGKILL')
+              } catch {
+                /* already gone */
+              }
+            })
           },
           beforeLoad: async () => {
             await sampling
@@ -184,6 +194,8 @@ export function createExperimentRunner(deps: ExperimentDeps, plan: ExperimentPla
         },
       )
       Object.assign(run, { loadStartedAtMs: t.loadStartedAtMs, loadMs: t.loadMs, firstTokenMs: t.firstTokenMs, tokens: t.tokens, tokensPerSec: t.tokensPerSec })
+    } catch (err) {
+      throw adoptError ?? err // the loader died because it could not be put in its cgroup: say why
     } finally {
       clearInterval(timer)
       await sampling

@@ -30,10 +30,18 @@ export interface CgroupStats {
   refaults: number | null
 }
 
-/** A cgroup of one run: start the loader through `wrap`, call track() at every sample, dispose() after. */
+/**
+ * A cgroup of one run: start the loader through `wrap`, pass its pid to adopt() at once when
+ * there is one, call track() at every sample, dispose() after.
+ */
 export interface LimitedCgroup {
   /** argv prefix that puts the loader in the cgroup before it runs (its pid stays the loader's) */
   wrap: string[]
+  /**
+   * Where the helper moves the process in (v1): `wrap` stops it before it runs anything, and
+   * this moves it, then lets it go. Rejects (the process stays stopped) when the helper refuses.
+   */
+  adopt?(pid: number): Promise<void>
   /** Sets limit = leave + the cgroup's anonymous memory + margin; returns the cgroup's figures */
   track(pid: number): Promise<CgroupStats>
   dispose(): Promise<void>
@@ -116,6 +124,27 @@ function tracker(dir: () => Promise<string | null>, v1: boolean, leaveBytes: num
 /** argv prefix: move the shell into the cgroup, then become the loader (same pid). */
 const shellInto = (procsFile: string) => ['/bin/sh', '-c', 'echo $$ > "$0" && exec "$@"', procsFile]
 
+/** argv prefix: the shell stops itself until it has been moved (adopt), then becomes the loader. */
+const stopUntilMoved = ['/bin/sh', '-c', 'kill -STOP $$ && exec "$@"', 'sh']
+
+const stoppedState = (pid: number) => {
+  try {
+    // "pid (comm) S ...": the state follows the last ')' (comm may hold anything)
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'T'
+  } catch {
+    return false
+  }
+}
+
+/** Waits for the wrapper to stop itself, has the helper move it into cgroup `id`, lets it go. */
+async function moveInThroughHelper(helper: LabHelper, id: string, pid: number): Promise<void> {
+  for (let i = 0; i < 400 && !stoppedState(pid); i++) await new Promise((ok) => setTimeout(ok, 5))
+  if (!stoppedState(pid)) throw new HearthError('INTERNAL', `the loader (pid ${pid}) did not wait to be moved into its memory cgroup`)
+  await helper.request('cgroup-join', { id, pid: String(pid) })
+  process.kill(pid, 'SIGCONT')
+}
+
 async function rmdirSoon(dir: string): Promise<void> {
   // The kernel empties cgroup.procs a moment after the last process is reaped.
   for (let i = 0; i < 50; i++) {
@@ -145,7 +174,8 @@ export function createCgroupLimiter(helper: LabHelper, env: Env, probe: CgroupPr
       const r = await helper.request('cgroup-create', { limit: String(Math.max(16 * MiB, initial)) })
       const dir = r.fields.path
       return {
-        wrap: shellInto(join(dir, 'cgroup.procs')),
+        wrap: stopUntilMoved,
+        adopt: (pid) => moveInThroughHelper(helper, r.fields.id, pid),
         track: tracker(async () => dir, true, leaveBytes),
         async dispose() {
           for (let i = 0; i < 50; i++) {
