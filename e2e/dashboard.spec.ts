@@ -1,6 +1,6 @@
 import { expect, test, type Page } from '@playwright/test'
 import { copyFileSync, mkdirSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { formatBytes } from '../src/shared/format'
 import { catFile, evict, readShare, row, shownResidentBytes, watchErrors } from './support/page'
 import { repoRoot } from './support/serve'
@@ -197,6 +197,10 @@ test('the models list works from 720 px: names readable, badges clear of the sou
   await listScreenshot(page, 'models-760.png')
 
   await checkListAt(page, 1280, 'wide')
+  // Wide, the names get the room the other columns do not need: two quants of one model
+  // ("…-Instruct-Q4_K_M", "…-Instruct-Q8_0") are both whole, not cut to one shared prefix.
+  const wideNames = await page.getByTestId('model-name').evaluateAll((els) => els.map((el) => ({ name: el.textContent ?? '', width: el.getBoundingClientRect().width, full: el.scrollWidth })))
+  for (const n of wideNames.filter((x) => x.name.length <= 28)) expect(n.width, `${n.name} whole at 1280 px`).toBeGreaterThanOrEqual(n.full - 1)
   const wideRow = row(page, m.name)
   await expect(wideRow.getByTestId('row-menu')).toHaveCount(0)
   const unlock = await box(page, wideRow.getByTestId('action-unlock'))
@@ -207,5 +211,41 @@ test('the models list works from 720 px: names readable, badges clear of the sou
   await wideRow.getByTestId('action-unpin').click()
   await expect(wideRow.getByTestId('badge-locked')).toHaveCount(0)
   await expect(wideRow.getByTestId('badge-pinned')).toHaveCount(0)
+  expect(errors).toEqual([])
+})
+
+test('a split model at 760 px: each shard told apart by name, and Undo everything lists each lock at its own size below the title', async ({ page }) => {
+  const errors = watchErrors(page)
+  const m = state.models.find((x) => x.files.length === 3 && new Set(x.files.map((f) => f.bytes)).size === 3)!
+  await page.setViewportSize({ width: 760, height: 900 })
+  await page.goto(state.url)
+  await row(page, m.name).getByTestId('model-name').click()
+  // The folder gives way, never the file name; the whole path on hover.
+  const fileNames = page.getByTestId('file-list').getByTestId('path-file-name')
+  await expect(fileNames).toHaveCount(3)
+  const shown = await fileNames.evaluateAll((els) => els.map((e) => ({ text: e.textContent, clipped: e.scrollWidth > e.clientWidth + 1 })))
+  expect(shown).toEqual(m.files.map((f) => ({ text: basename(f.path), clipped: false })))
+  await expect(page.getByTestId('file-path').first()).toHaveAttribute('title', m.files[0].path)
+  await page.getByTestId('file-list').screenshot({ path: join(shots, 'detail-files-760.png') })
+
+  await page.goto(state.url)
+  const r = row(page, m.name)
+  await r.getByTestId('row-menu').click()
+  await r.getByTestId('row-menu-items').getByTestId('action-lock').click()
+  await expect(r.getByTestId('badge-locked')).toBeVisible({ timeout: 15_000 })
+  await page.getByTestId('undo-everything').click()
+  const preview = page.getByTestId('off-preview')
+  const locks = preview.getByTestId('off-lock')
+  await expect(locks).toHaveCount(3)
+  for (const [i, f] of m.files.entries()) await expect(locks.nth(i)).toHaveText(`unlock ${f.path} (${formatBytes(f.bytes)}, held by Hearth itself)`)
+  // Below the panel's title and as wide as the panel, not squeezed beside the title.
+  const title = await box(page, page.getByRole('heading', { name: 'RAM disk' }))
+  const pb = await box(page, preview)
+  expect(pb.y, 'the preview starts below the title').toBeGreaterThanOrEqual(title.y + title.height)
+  expect(pb.x, 'the preview starts at the panel\'s left edge').toBeLessThanOrEqual(title.x + 1)
+  await preview.screenshot({ path: join(shots, 'undo-everything-760.png') })
+  await page.getByTestId('confirm-off').click()
+  await expect(page.getByText(/Undone: .*3 lock\(s\)/)).toBeVisible({ timeout: 15_000 })
+  await expect(r.getByTestId('badge-locked')).toHaveCount(0, { timeout: 15_000 })
   expect(errors).toEqual([])
 })

@@ -77,6 +77,13 @@ test('the Doctor shows a failing O_DIRECT reader with its Stage button, a warnin
   await page.setViewportSize({ width: 720, height: 1100 })
   expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(720)
   await page.screenshot({ path: join(shots, 'doctor-720.png') })
+  // Dark: each card keeps its coloured severity stripe (the grey frame must not paint over it).
+  await page.emulateMedia({ colorScheme: 'dark' })
+  await expect(page.locator('html')).toHaveClass(/dark/)
+  const borders = await page.getByTestId('finding').evaluateAll((els) => els.map((e) => ({ left: getComputedStyle(e).borderLeftColor, top: getComputedStyle(e).borderTopColor })))
+  expect(borders.length).toBeGreaterThan(0)
+  for (const b of borders) expect(b.left, 'the stripe is not the frame\'s grey').not.toBe(b.top)
+  await page.screenshot({ path: join(shots, 'doctor-720-dark.png') })
   expect(errors).toEqual([])
 })
 

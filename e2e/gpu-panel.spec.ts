@@ -30,6 +30,7 @@ test.afterAll(async () => {
 
 test('two GPUs from nvidia-smi: each card with its memory and processes, and the planner plans on both', async ({ page }) => {
   const errors = watchErrors(page)
+  await page.emulateMedia({ colorScheme: 'dark' })
   await page.goto(served.url)
   await page.getByTestId('nav-planner').click()
   const panel = page.getByTestId('gpu-panel')
@@ -56,6 +57,13 @@ test('two GPUs from nvidia-smi: each card with its memory and processes, and the
   await expect(page.getByTestId('gpu-plan').nth(1)).toContainText('GPU 1 · NVIDIA GeForce RTX 3060 (free now)')
   await expect(page.getByTestId('gpu-plan').nth(0)).toContainText('of 14.20 GiB')
   await expect(page.getByTestId('tok-s-formula')).toContainText('÷ 288 GB/s (GPU 0)')
+  // The memory chart's tooltip is a dark card in the dark theme, not recharts' white box.
+  await expect(cards.nth(0).locator('.recharts-line-curve')).toHaveCount(1, { timeout: 15_000 })
+  const chart = await cards.nth(0).locator('.recharts-wrapper').boundingBox()
+  await page.mouse.move(chart!.x + chart!.width * 0.7, chart!.y + chart!.height / 2)
+  const tip = cards.nth(0).locator('.recharts-default-tooltip')
+  await expect(tip).toBeVisible()
+  expect(await tip.evaluate((e) => getComputedStyle(e).backgroundColor)).toBe('rgb(24, 24, 27)')
   await page.screenshot({ path: join(shots, 'planner-gpus.png'), fullPage: true })
   expect(errors).toEqual([])
 })

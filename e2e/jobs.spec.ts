@@ -8,6 +8,7 @@ import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, r
 import { join } from 'node:path'
 import { writeGguf, GgmlType } from '../test/helpers/gguf-writer'
 import { llamaShape } from '../test/helpers/model-shapes'
+import { formatBytes } from '../src/shared/format'
 import { residentBytesOf } from '../src/main/services/warm/missing-ranges'
 import { cgroupUnavailable, throttleReads } from '../test/support/cgroup'
 import { catFile, evict, row, shownResidentBytes, watchErrors } from './support/page'
@@ -155,7 +156,7 @@ test('warm: the row shows a progress bar with rate and ETA, then the model is 10
   await page.getByTestId('nav-jobs').click()
   const done = page.getByTestId('jobs-recent').getByTestId('job').filter({ hasText: bigName }).first()
   await expect(done).toHaveAttribute('data-status', 'done')
-  await expect(done.getByTestId('job-note')).toContainText(/read [12]\.0 GiB .*; 0 KiB was already resident/)
+  await expect(done.getByTestId('job-note')).toContainText(/read [12]\.\d\d GiB in [\d.]+ s \([\d.]+ MiB\/s\); 0 B was already resident/)
   expect(errors).toEqual([])
 })
 
@@ -278,6 +279,6 @@ test('a warm that would evict asks first; one larger than RAM is refused with th
   await row(page, overRamName).getByTestId('action-warm').click()
   const toast = page.getByTestId('toast').filter({ hasText: overRamName })
   await expect(toast).toHaveAttribute('data-kind', 'error')
-  await expect(toast.getByTestId('toast-message')).toContainText(`RAM is ${(total / 1024 ** 3).toFixed(1)} GiB`)
+  await expect(toast.getByTestId('toast-message')).toContainText(`RAM is ${formatBytes(total)}`)
   await expect(toast.getByTestId('toast-message')).toContainText('cannot all stay in the page cache')
 })

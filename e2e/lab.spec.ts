@@ -37,6 +37,22 @@ test.afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
+test('the run button says why it is off, and reads in the dark theme', async ({ page }) => {
+  await page.emulateMedia({ colorScheme: 'dark' })
+  await page.goto(served.url)
+  await page.getByTestId('nav-lab').click()
+  const run = page.getByTestId('lab-run')
+  await expect(run).toBeDisabled()
+  await expect(page.getByTestId('lab-run-why')).toHaveText('Pick a model to load first.')
+  // Solid colours, not a faded orange: the label keeps its contrast on the dark panel.
+  expect(await run.evaluate((e) => getComputedStyle(e).opacity)).toBe('1')
+  await page.getByTestId('lab-model').selectOption({ index: 1 })
+  await expect(run).toBeEnabled()
+  await expect(page.getByTestId('lab-run-why')).toHaveCount(0)
+  for (const m of ['cold', 'warm', 'staged', 'locked']) await page.getByTestId(`lab-mode-${m}`).uncheck()
+  await expect(page.getByTestId('lab-run-why')).toHaveText('Tick at least one mode of the matrix.')
+})
+
 test('a finished matrix: bars, the table, live charts, export', async ({ page }) => {
   test.setTimeout(600_000)
   const errors = watchErrors(page)

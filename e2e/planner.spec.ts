@@ -2,7 +2,7 @@
 // sparse GGUFs written here): the 3B fully on the GPU and the largest -ngl of the 7B that fits;
 // both free under each objective, with the plans weighed side by side.
 import { expect, test, type Locator, type Page } from '@playwright/test'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chat3b, code7b, writeShape } from '../test/planner/written-shapes'
@@ -163,5 +163,45 @@ test('the GPUs panel on this machine: no GPU found, said plainly', async ({ page
   await expect(panel.getByTestId('plan-checks')).toHaveCount(0)
   // The planner falls back to a preset card.
   await expect(page.getByTestId('planner-card')).toHaveValue(`preset:${card}`)
+  expect(errors).toEqual([])
+})
+
+test('catalog models keep the names picked, host RAM is drawn against the machine, the verdict reads in dark', async ({ page }) => {
+  const errors = watchErrors(page)
+  await page.emulateMedia({ colorScheme: 'dark' })
+  await page.goto(e2eState().url)
+  await page.getByTestId('nav-planner').click()
+  // No model yet: what to do, and what comes back.
+  await expect(page.getByTestId('planner-empty')).toContainText('Add a model to plan it')
+  await page.screenshot({ path: join(shots, 'planner-empty-dark.png') })
+  await page.getByTestId('planner-card').selectOption(`preset:${card}`)
+  // Two quants of one model: the GGUFs share one general.name, the catalog tells them apart.
+  const picks = e2eState().models.filter((m) => /^SmolLM2-135M-Instruct-Q/.test(m.name)).map((m) => m.name)
+  expect(picks).toHaveLength(2)
+  const select = page.getByLabel('Add a model from the catalog')
+  for (const name of picks) {
+    const value = await select.locator('option', { hasText: name }).getAttribute('value')
+    await select.selectOption(value!)
+  }
+  await expect(page.getByTestId('planner-empty')).toHaveCount(0)
+  await expect(page.getByTestId('planner-model-name')).toHaveText(picks)
+  for (const name of picks) {
+    await expect(page.getByTestId('vram-bar')).toContainText(name)
+    await expect(page.getByTestId('plan-chosen')).toContainText(name)
+  }
+  await expect(page.getByTestId('context-table')).toHaveCount(2)
+  for (const [i, name] of picks.entries()) await expect(page.getByTestId('context-table').nth(i)).toContainText(name)
+  // The RAM bar's full width is this machine's RAM (the server's), with a legend for its colours.
+  const memTotalMiB = Number(/^MemTotal:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'))![1]) / 1024
+  const ram = page.getByTestId('ram-bar')
+  expect(Math.abs(Number(await ram.getAttribute('data-scale-mib')) - memTotalMiB)).toBeLessThanOrEqual(1)
+  await expect(ram.getByTestId('ram-legend')).toContainText("weights (page cache for mmap'd files)")
+  await expect(ram.getByTestId('ram-legend')).toContainText('KV cache on the host')
+  // "Fits" in a light green on the dark card (oklch lightness), not the light theme's dark green.
+  const fits = page.getByTestId('plan-fits')
+  await expect(fits).toHaveAttribute('data-fits', 'true')
+  const lightness = Number(/oklch\(([\d.]+)/.exec(await fits.evaluate((e) => getComputedStyle(e).color))?.[1])
+  expect(lightness, 'the verdict reads on a dark card').toBeGreaterThan(0.65)
+  await page.screenshot({ path: join(shots, 'planner-catalog-dark.png'), fullPage: true })
   expect(errors).toEqual([])
 })

@@ -37,6 +37,15 @@ export function formatDuration(ms: number): string {
   return `${h}h ${String(m % 60).padStart(2, '0')}m`
 }
 
+/** 0.04 → "<0.1 s", 4.2 → "4.2 s", 42 → "42 s", 200 → "3m 20s". */
+export function formatSeconds(s: number | null): string {
+  if (s === null || !Number.isFinite(s)) return '?'
+  if (s < 0.1) return '<0.1 s'
+  if (s < 10) return `${s.toFixed(1)} s`
+  if (s < 60) return `${Math.round(s)} s`
+  return formatDuration(s * 1000)
+}
+
 /** 7_615_616_512 → "7.6B" */
 export function formatCount(n: number): string {
   if (!Number.isFinite(n)) return '—'
@@ -45,4 +54,9 @@ export function formatCount(n: number): string {
   if (n >= 1e6) return `${(n / 1e6).toFixed(0)}M`
   if (n >= 1e3) return `${(n / 1e3).toFixed(0)}K`
   return String(n)
+}
+
+/** Control characters (a newline in a file name) shown as escapes, so one name stays one line. */
+export function printable(s: string): string {
+  return s.replace(/[\x00-\x1f\x7f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : c === '\r' ? '\\r' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`))
 }

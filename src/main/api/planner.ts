@@ -1,6 +1,6 @@
 import { readdir, stat } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
-import { HearthError, type HearthApi } from '../../shared/api'
+import { HearthError, type HearthApi, type Model } from '../../shared/api'
 import {
   bandwidthOfCard,
   defaultMarginMiB,
@@ -31,17 +31,36 @@ export interface PlannerDeps {
   measure?: typeof measureHostBandwidth
 }
 
-/** A model id, name fragment or path → the GGUF's shape (header only). */
+/**
+ * A model id, name fragment or path → the GGUF's shape (header only), named as the catalog names
+ * the model when it holds it (the name the user picked: two quants of one model share the GGUF's
+ * general.name), else by the GGUF's own name.
+ */
 export async function shapeOf(ctx: Pick<Context, 'catalog'> | null, target: string): Promise<ModelShape> {
   let path: string | undefined
+  let modelId: string | undefined
   const asPath = resolve(target)
   const st = await stat(asPath).catch(() => null)
   if (st?.isFile()) path = asPath
   else if (ctx) {
     const files = await ctx.catalog.resolve([target])
-    path = files.find((f) => f.path.toLowerCase().endsWith('.gguf') && !/mmproj/i.test(f.path))?.path ?? files[0]?.path
+    const file = files.find((f) => f.path.toLowerCase().endsWith('.gguf') && !/mmproj/i.test(f.path)) ?? files[0]
+    path = file?.path
+    modelId = file?.modelId
   }
   if (!path) throw new HearthError('NOT_FOUND', `${target}: no such file or model; give a GGUF path or a model from \`hearth models\``)
+  const shape = await ggufShapeAt(path)
+  const catalogName = ctx?.catalog ? catalogNameOf(ctx.catalog.current().models, path, modelId) : undefined
+  return catalogName ? { ...shape, name: catalogName } : shape
+}
+
+/** The catalog's name of the model with this id, or of the one holding this file. */
+function catalogNameOf(models: Model[], path: string, modelId: string | undefined): string | undefined {
+  return (modelId ? models.find((m) => m.id === modelId) : models.find((m) => m.files.some((f) => f.path === path)))?.name
+}
+
+/** The shape of the GGUF at path, cached by path, size and mtime. */
+async function ggufShapeAt(path: string): Promise<ModelShape> {
   const st2 = await stat(path)
   const key = `${path}:${st2.size}:${st2.mtimeMs}`
   const hit = shapes.get(key)

@@ -137,3 +137,27 @@ describe('hearth plan on the GPUs it finds (issue 8 item 16)', () => {
     expect(r.models[1].speed!.gpuGBps[1]).toBe(360)
   })
 })
+
+describe('plan names', () => {
+  it('names a catalog model (or a file the catalog holds) as the catalog does, so two quants of one model differ', async () => {
+    // Two quants of one model share the GGUF's general.name; the catalog tells them apart.
+    const q4 = (await writeGguf(join(dir, 'twin-Q4_K_M.gguf'), { ...qwen2Shape({ layers: 4, embd: 256, heads: 4, headsKv: 2, ff: 512, vocab: 1000, fileType: 'Q4_K_M', name: 'Twin' }), sparse: true })).path
+    const q8 = (await writeGguf(join(dir, 'twin-Q8_0.gguf'), { ...qwen2Shape({ layers: 4, embd: 256, heads: 4, headsKv: 2, ff: 512, vocab: 1000, fileType: 'Q8_0', name: 'Twin' }), sparse: true })).path
+    const models = [
+      { id: 'lm:twin-q4', name: 'twin Q4_K_M', files: [{ path: q4 }] },
+      { id: 'lm:twin-q8', name: 'twin:q8_0', files: [{ path: q8 }] },
+    ]
+    const catalog = {
+      current: () => ({ models }),
+      resolve: async (targets: string[]) =>
+        targets.flatMap((t) => models.filter((m) => m.id === t).map((m) => ({ path: m.files[0].path, bytes: 0, modelId: m.id }))),
+    }
+    const ctx = { catalog, gpu: { now: async () => ({ atMs: 0, source: 'none', gpus: [] }) } } as unknown as Context
+    const api = plannerApi(ctx, { llama: async () => null })
+    const byId = await api.plan({ models: [{ target: 'lm:twin-q4' }, { target: 'lm:twin-q8' }], vramMiB: 6144 })
+    expect(byId.models.map((m) => m.name)).toEqual(['twin Q4_K_M', 'twin:q8_0'])
+    expect(byId.alternatives.flatMap((a) => a.models.map((m) => m.name))).not.toContain('Twin')
+    // By path: the catalog's name for a file it holds; the GGUF's own name for one it does not.
+    expect((await api.plan({ models: [{ target: q8 }, { target: chat }], vramMiB: 6144 })).models.map((m) => m.name)).toEqual(['twin:q8_0', 'qwen2 test model'])
+  })
+})

@@ -16,7 +16,7 @@ function fakeApi(n: number, procs = 2) {
   const api = {
     catalog: async () => ({ models, skipped: [], roots: [], scannedAtMs: 0, scanMs: 0 }),
     modelResidency: async () => models.map((m, i) => ({ modelId: m.id, bytes: GiB, residentBytes: i * 1024 * 1024, unknownBytes: 0, files: i === 1 ? [{ path: '/x', bytes: GiB, residentBytes: 0, staged: true }] : [] })),
-    locks: async () => [{ label: 'm2', modelId: models[2]?.id, paths: [], lockedBytes: GiB, sinceMs: 0, holder: 'hearth' }],
+    locks: async () => [{ label: 'm2', modelId: models[2]?.id, paths: [], lockedBytes: GiB, files: [], sinceMs: 0, holder: 'hearth' }],
     pins: async () => [{ modelId: models[3]?.id }],
     memoryNow: async () => ({ memTotalBytes: 64 * GiB, memAvailableBytes: 40 * GiB, cachedBytes: 20 * GiB, mlockedBytes: GiB, psiSomeAvg10: 1.5, psiFullAvg10: null }),
     gpus: async () => ({

@@ -93,6 +93,8 @@ export interface LockInfo {
   modelId?: string
   paths: string[]
   lockedBytes: number
+  /** Each locked file (the same as paths) with the bytes locked of it; they add up to lockedBytes */
+  files: { path: string; bytes: number }[]
   sinceMs: number
   /** Who holds the lock: this Hearth process (within RLIMIT_MEMLOCK), or the privileged helper (beyond it) */
   holder: 'hearth' | 'helper'

@@ -1,7 +1,7 @@
 // Load-time estimates: the bytes a loader still has to read from each device over the device's
 // measured read bandwidth. Pure, so the CLI, the Doctor and the models list say the same numbers.
 import type { ModelFileDevice, ModelResidency, StorageDevice } from '../api'
-import { formatDuration } from '../format'
+import { formatSeconds } from '../format'
 
 export interface LoadEstimate {
   /** Seconds to read the whole model from its devices; null when a device's bandwidth is unknown */
@@ -61,15 +61,6 @@ export function estimateLoad(
     unmeasured: [...unmeasured],
     deviceNames: [...names],
   }
-}
-
-/** 0.04 → "<0.1 s", 4.2 → "4.2 s", 42 → "42 s", 200 → "3m 20s". */
-export function formatSeconds(s: number | null): string {
-  if (s === null || !Number.isFinite(s)) return '?'
-  if (s < 0.1) return '<0.1 s'
-  if (s < 10) return `${s.toFixed(1)} s`
-  if (s < 60) return `${Math.round(s)} s`
-  return formatDuration(s * 1000)
 }
 
 /** "cold ≈ 42 s from sda, now ≈ 3 s" — the sentence the issue asks for. */

@@ -2,7 +2,7 @@
 // answer can be worked out on paper.
 import { describe, expect, it } from 'vitest'
 import type { PageRun, Recording, RecordingSample, TensorInfo } from '../contract/tensors'
-import { firstTouches, layerFirstTouch, sampleAt, sequentiality } from './analysis'
+import { firstTouches, layerFirstTouch, sampleAt, sequentiality, summarize } from './analysis'
 import { buildGrid, cellFraction } from './grid'
 import { Replay } from './replay'
 
@@ -94,5 +94,45 @@ describe('first touches and the replay', () => {
     expect(rp.residentPages).toBe(1)
     // 262144 pages in 8 buckets: the first bucket holds page 0.
     expect(rp.strip(0)[0]).toBeCloseTo(1 / 32768, 10)
+  })
+
+  it('spreads a file of fewer pages than twice the buckets over the whole strip', () => {
+    // 300 pages in 256 buckets: two pages a bucket would fill only 150 of them, so a fully
+    // resident file would draw as 58 % green. Each bucket must hold one or two of the 300 pages.
+    const small = rec([[[0, 0, 300]]])
+    small.header.files = [{ path: '/m0.gguf', bytes: 300 * page, tensorDataOffset: 0 }]
+    const rp = new Replay(small, 256)
+    rp.seek(0)
+    expect(rp.residentPages).toBe(300)
+    expect(rp.strip(0)).toHaveLength(256)
+    expect(rp.strip(0).every((f) => f === 1)).toBe(true)
+    // The first half of the pages fills the first half of the strip, no more.
+    const half = rec([[[0, 0, 150]]])
+    half.header.files = small.header.files
+    const hp = new Replay(half, 256)
+    hp.seek(0)
+    const strip = hp.strip(0)
+    expect(strip.slice(0, 128).every((f) => f === 1)).toBe(true)
+    expect(strip.slice(128).every((f) => f === 0)).toBe(true)
+  })
+
+  it('gives a file of fewer pages than buckets one bucket a page', () => {
+    const tiny = rec([[[0, 0, 5]]])
+    tiny.header.files = [{ path: '/m0.gguf', bytes: 10 * page - 100, tensorDataOffset: 0 }]
+    const rp = new Replay(tiny, 256)
+    rp.seek(0)
+    expect(rp.strip(0)).toEqual([1, 1, 1, 1, 1, 0, 0, 0, 0, 0])
+  })
+})
+
+describe('summary', () => {
+  const ended = (tMs: number, recorderCpuMs: number): Recording => ({
+    ...rec([[[0, 0, 1]]]),
+    end: { type: 'end', tMs, reason: 'stopped', samples: 1, recorderCpuMs },
+  })
+  it("gives the recorder's CPU share from a second on, and none for a shorter recording (its set-up would read as over a core)", () => {
+    expect(summarize(ended(2000, 100)).recorderCpuShare).toBe(0.05)
+    expect(summarize(ended(1000, 50)).recorderCpuShare).toBe(0.05)
+    expect(summarize(ended(700, 850)).recorderCpuShare).toBeNull()
   })
 })

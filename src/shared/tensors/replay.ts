@@ -9,10 +9,13 @@ export class Replay {
   readonly tensorResident: Float64Array
   /** Per stacked expert tensor: resident bytes per expert slice */
   readonly expertResident = new Map<number, Float64Array>()
-  /** Per file: resident pages per bucket of `buckets` equal slices */
+  /**
+   * Per file: resident pages per bucket. A file has min(buckets, pages) buckets and bucket i of
+   * n holds pages [⌊i·P/n⌋, ⌊(i+1)·P/n⌋), so the strip spans the whole file at any size.
+   */
   readonly fileBuckets: Float64Array[]
-  /** Per file: pages in each bucket (the last may be short) */
-  readonly bucketPages: number[]
+  /** Per file: its pages */
+  readonly filePages: number[]
   /** The sample whose state is shown; -1 = the initial state */
   position = -1
   residentPages = 0
@@ -27,8 +30,8 @@ export class Replay {
     this.order = tensorIndex(tensors)
     this.tensorResident = new Float64Array(tensors.length)
     tensors.forEach((t, i) => t.experts && this.expertResident.set(i, new Float64Array(t.experts)))
-    this.bucketPages = files.map((f) => Math.max(1, Math.ceil(Math.ceil(f.bytes / pageBytes) / buckets)))
-    this.fileBuckets = files.map(() => new Float64Array(buckets))
+    this.filePages = files.map((f) => Math.ceil(f.bytes / pageBytes))
+    this.fileBuckets = this.filePages.map((pages) => new Float64Array(Math.max(1, Math.min(buckets, pages))))
     this.reset()
   }
 
@@ -45,14 +48,7 @@ export class Replay {
     const { tensors, pageBytes } = this.rec.header
     for (const [f, first, n] of runs) {
       this.residentPages += sign * n
-      const per = this.bucketPages[f]
-      const b = this.fileBuckets[f]
-      for (let p = first; p < first + n; ) {
-        const bucket = Math.min(this.buckets - 1, Math.floor(p / per))
-        const upto = Math.min(first + n, (bucket + 1) * per)
-        b[bucket] += sign * (upto - p)
-        p = upto
-      }
+      this.addToBuckets(f, first, first + n, sign)
       const start = first * pageBytes
       const end = (first + n) * pageBytes
       forEachOverlap(tensors, this.order, f, start, end, (t, bytes) => {
@@ -67,6 +63,19 @@ export class Replay {
           slices[e] += sign * (Math.min(hi, (e + 1) * slice) - Math.max(lo, e * slice))
         }
       })
+    }
+  }
+
+  /** Counts pages [first, end) of file f into its buckets (pages past the end go to the last). */
+  private addToBuckets(f: number, first: number, end: number, sign: 1 | -1): void {
+    const b = this.fileBuckets[f]
+    const pages = Math.max(1, this.filePages[f])
+    const n = b.length
+    for (let p = first; p < end; ) {
+      const bucket = Math.min(n - 1, Math.floor(((p + 1) * n - 1) / pages))
+      const upto = bucket === n - 1 ? end : Math.min(end, Math.floor(((bucket + 1) * pages) / n))
+      b[bucket] += sign * (upto - p)
+      p = upto
     }
   }
 
@@ -90,13 +99,14 @@ export class Replay {
     return Array.from(slices, (v) => (slice > 0 ? Math.min(1, v / slice) : 0))
   }
 
-  /** Heat strip of file f: fraction resident per bucket. */
+  /** Heat strip of file f: fraction resident per bucket, min(buckets, pages) of them in file order. */
   strip(f: number): number[] {
-    const pages = Math.ceil(this.rec.header.files[f].bytes / this.rec.header.pageBytes)
-    const per = this.bucketPages[f]
-    return Array.from(this.fileBuckets[f], (v, i) => {
-      const size = Math.max(0, Math.min(per, pages - i * per))
-      return size > 0 ? v / size : 0
+    const pages = this.filePages[f]
+    const b = this.fileBuckets[f]
+    const n = b.length
+    return Array.from(b, (v, i) => {
+      const size = Math.floor(((i + 1) * pages) / n) - Math.floor((i * pages) / n)
+      return size > 0 ? Math.min(1, v / size) : 0
     })
   }
 }

@@ -4,8 +4,8 @@
 // memory (mmap off). Processes this user cannot inspect are listed, not skipped.
 import { readFile } from 'node:fs/promises'
 import type { Evidence, Finding } from '../../../shared/api'
-import { describeLoad, formatSeconds } from '../../../shared/doctor/load-time'
-import { formatBytes } from '../../../shared/format'
+import { describeLoad } from '../../../shared/doctor/load-time'
+import { formatBytes, formatSeconds } from '../../../shared/format'
 import type { DoctorInputs, HeldFile, ModelProcess } from './inputs'
 import { bytesEv, ev, plural, secondsEv, unknownEv, type Check } from './types'
 

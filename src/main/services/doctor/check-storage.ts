@@ -2,8 +2,8 @@
 // spins, how fast Hearth measured it to read, and what that means per model: "cold ≈ N s from
 // this disk, now ≈ M s". Network and FUSE filesystems are named as such.
 import type { Evidence, Finding, StorageDevice } from '../../../shared/api'
-import { describeLoad, estimateLoad, formatSeconds } from '../../../shared/doctor/load-time'
-import { formatBytes, formatRate } from '../../../shared/format'
+import { describeLoad, estimateLoad } from '../../../shared/doctor/load-time'
+import { formatBytes, formatRate, formatSeconds } from '../../../shared/format'
 import type { DoctorInputs } from './inputs'
 import { bytesEv, ev, rateEv, secondsEv, unknownEv, type Check } from './types'
 

@@ -20,7 +20,7 @@ export function createUndoAll(deps: StagingDeps, state: StagingStateStore) {
     return (deps.locks?.locks() ?? [])
       .filter((l) => l.holder === 'hearth')
       .flatMap((l) =>
-        l.paths.map((path) => ({ path, bytes: l.lockedBytes / l.paths.length, holder: 'hearth' as const, modelId: l.modelId, target: l.modelId ?? l.paths[0] })),
+        l.files.map(({ path, bytes }) => ({ path, bytes, holder: 'hearth' as const, modelId: l.modelId, target: l.modelId ?? l.paths[0] })),
       )
   }
 

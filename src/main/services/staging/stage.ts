@@ -11,8 +11,6 @@ import { readMemInfo } from '../warm/meminfo'
 import type { StagingDeps } from './deps'
 import type { StagingStateStore } from './state'
 
-const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`
-
 export function createStageVerbs(deps: StagingDeps, state: StagingStateStore) {
   const { catalog, jobs, helper } = deps
 
@@ -24,7 +22,8 @@ export function createStageVerbs(deps: StagingDeps, state: StagingStateStore) {
   function labelOf(files: ResolvedFile[]): string {
     const ids = [...new Set(files.map((f) => f.modelId).filter(Boolean))] as string[]
     const names = ids.map((id) => catalog.current().models.find((m) => m.id === id)?.name ?? id)
-    return names.length > 0 ? names.join(', ') : files.map((f) => f.path).join(', ')
+    // files of no model (outside the catalog) by their paths, beside the models'
+    return [...names, ...files.filter((f) => !f.modelId).map((f) => f.path)].join(', ')
   }
 
   /**
@@ -65,7 +64,7 @@ export function createStageVerbs(deps: StagingDeps, state: StagingStateStore) {
     if (total > avail - reserve) {
       throw new HearthError(
         'TOO_LARGE',
-        `staging ${labelOf(files)} needs ${gib(total)}, ${gib(Math.max(0, avail - reserve))} available after the ${formatBytes(reserve)} reserve; free RAM, unstage something, or lower the reserve in settings`,
+        `staging ${labelOf(files)} needs ${formatBytes(total)}, ${formatBytes(Math.max(0, avail - reserve))} available after the ${formatBytes(reserve)} reserve; free RAM, unstage something, or lower the reserve in settings`,
         { needBytes: total, availableBytes: avail, reserveBytes: reserve },
       )
     }

@@ -90,7 +90,7 @@ describe('staging service', () => {
     const { staging } = await setup(2 ** 50)
     const path = join(ns!.dir, 'm.gguf')
     writeFileSync(path, ggufBytes(MiB))
-    await expect(staging.stage([path])).rejects.toThrow(/needs 0\.0 GiB, 0\.0 GiB available after the .* reserve/)
+    await expect(staging.stage([path])).rejects.toThrow(/needs 1\.00 MiB, 0 B available after the 1\.00 PiB reserve/)
   })
 
   it('stages a file of another user through the admin helper and says so in the job', async () => {

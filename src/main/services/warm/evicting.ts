@@ -6,7 +6,7 @@ import { HearthError, type EvictFileReport, type EvictHolder, type EvictReport }
 import { fadvise, FADV } from '../../sys/fadvise'
 import { groupsOf, type WarmServiceDeps } from './deps'
 import { describeFsError } from './errors'
-import { gib } from './format'
+import { formatBytes } from '../../../shared/format'
 import { hearthCommandOf, processesMapping } from './holders'
 import type { Locking } from './locking'
 import { residentBytesOf } from './missing-ranges'
@@ -33,7 +33,7 @@ export function stayedNote(keptBytes: number, files: EvictFileReport[], target: 
   const holders = new Map<number, EvictHolder>()
   for (const f of files) for (const h of f.holders) holders.set(h.pid, h)
   const all = [...holders.values()]
-  if (all.length === 0) return `${gib(keptBytes)} stayed resident (dirty or in use)`
+  if (all.length === 0) return `${formatBytes(keptBytes)} stayed resident (dirty or in use)`
   const why: string[] = []
   const unlock = `Unlock it (in the app, or \`hearth unlock ${target}\`), then evict again`
   if (all.some((h) => h.hearthLock === 'this')) why.push(`Hearth itself holds it locked in RAM (pid ${process.pid}); ${unlock}`)
@@ -43,7 +43,7 @@ export function stayedNote(keptBytes: number, files: EvictFileReport[], target: 
     why.push(`another Hearth holds it (\`${h.command}\`, pid ${h.pid}); end that one (Ctrl-C in its terminal) or unlock it there`)
   const plain = all.filter((x) => !x.hearthLock)
   if (plain.length) why.push(`mapped by ${plain.map((x) => `${x.command} (pid ${x.pid})`).join(', ')}`)
-  return `${gib(keptBytes)} stayed resident: ${why.join('; ')}`
+  return `${formatBytes(keptBytes)} stayed resident: ${why.join('; ')}`
 }
 
 export function createEvicting(deps: WarmServiceDeps, locking: Locking) {

@@ -5,7 +5,7 @@ import { HearthError, type Job, type LockInfo } from '../../../shared/api'
 import { deviceKeyOf } from '../jobs'
 import { groupsOf, type WarmServiceDeps } from './deps'
 import { describeFsError } from './errors'
-import { gib } from './format'
+import { formatBytes } from '../../../shared/format'
 import { lockFile, MlockRefusedError, unlockFile, type FileLock } from './lock'
 import { lockFilesViaHelper, unlockFilesViaHelper, type HelperFileLock, type LockHelper } from './lock-helper'
 import { memlockLimit, readMemInfo } from './meminfo'
@@ -34,8 +34,11 @@ function helperUnavailableReason(helper: LockHelper | undefined): string | null 
   return s.available ? null : (s.reason ?? 'the privileged helper is unavailable')
 }
 
-function infoOf(group: TargetGroup, paths: string[], lockedBytes: number, holder: LockInfo['holder'], pid: number | undefined): LockInfo {
-  return { label: group.label, ...(group.modelId ? { modelId: group.modelId } : {}), paths, lockedBytes, sinceMs: Date.now(), holder, ...(pid ? { pid } : {}) }
+/** What a lock holds, from the locked files (in-process or the helper's) in the group's order. */
+function infoOf(group: TargetGroup, locked: { path: string; lengthBytes: number }[], holder: LockInfo['holder'], pid: number | undefined): LockInfo {
+  const files = locked.map((l) => ({ path: l.path, bytes: l.lengthBytes }))
+  const lockedBytes = files.reduce((s, f) => s + f.bytes, 0)
+  return { label: group.label, ...(group.modelId ? { modelId: group.modelId } : {}), paths: files.map((f) => f.path), lockedBytes, files, sinceMs: Date.now(), holder, ...(pid ? { pid } : {}) }
 }
 
 async function release(l: HeldLock, helper: LockHelper | undefined): Promise<void> {
@@ -73,11 +76,11 @@ export function createLocking(deps: WarmServiceDeps) {
             if (n > use) progress.add(n - use)
           }
           const helperFiles = await lockFilesViaHelper(deps.helper!, paths, settings.get().lockMaxFraction, signal, onBytes)
-          const lockedBytes = helperFiles.reduce((s, l) => s + l.lengthBytes, 0)
-          locks.set(group.key, { files: [], helperFiles, info: infoOf(group, paths, lockedBytes, 'helper', deps.helper?.pid) })
-          return `locked ${gib(lockedBytes)} in RAM through the privileged helper (${why})`
+          const info = infoOf(group, helperFiles, 'helper', deps.helper?.pid)
+          locks.set(group.key, { files: [], helperFiles, info })
+          return `locked ${formatBytes(info.lockedBytes)} in RAM through the privileged helper (${why})`
         }
-        if (overLimit) return viaHelper(`beyond your memory-lock limit of ${gib(limitBytes!)}`)
+        if (overLimit) return viaHelper(`beyond your memory-lock limit of ${formatBytes(limitBytes!)}`)
         const files: FileLock[] = []
         try {
           for (const f of group.files) {
@@ -93,9 +96,9 @@ export function createLocking(deps: WarmServiceDeps) {
           }
           throw err
         }
-        const lockedBytes = files.reduce((s, l) => s + l.lengthBytes, 0)
-        locks.set(group.key, { files, helperFiles: [], info: infoOf(group, paths, lockedBytes, 'hearth', process.pid) })
-        return `locked ${gib(lockedBytes)} in RAM`
+        const info = infoOf(group, files, 'hearth', process.pid)
+        locks.set(group.key, { files, helperFiles: [], info })
+        return `locked ${formatBytes(info.lockedBytes)} in RAM`
       },
     }).job
   }
@@ -113,12 +116,12 @@ export function createLocking(deps: WarmServiceDeps) {
       if (locks.has(group.key)) continue
       const bytes = group.files.reduce((s, f) => s + sizeOf(f.path), 0)
       if (bytes > mem.memTotalBytes) {
-        throw new HearthError('TOO_LARGE', `cannot lock ${group.label}: it is ${gib(bytes)} but RAM is ${gib(mem.memTotalBytes)}`)
+        throw new HearthError('TOO_LARGE', `cannot lock ${group.label}: it is ${formatBytes(bytes)} but RAM is ${formatBytes(mem.memTotalBytes)}`)
       }
       if (held + adding + bytes > cap) {
         throw new HearthError(
           'TOO_LARGE',
-          `cannot lock ${group.label} (${gib(bytes)}): Hearth may lock at most ${Math.round(settings.get().lockMaxFraction * 100)}% of RAM (${gib(cap)}) and already holds ${gib(held + adding)}; unlock something or raise lockMaxFraction in settings`,
+          `cannot lock ${group.label} (${formatBytes(bytes)}): Hearth may lock at most ${Math.round(settings.get().lockMaxFraction * 100)}% of RAM (${formatBytes(cap)}) and already holds ${formatBytes(held + adding)}; unlock something or raise lockMaxFraction in settings`,
         )
       }
       const helperReason = helperUnavailableReason(deps.helper)
@@ -126,7 +129,7 @@ export function createLocking(deps: WarmServiceDeps) {
       if (overLimit && helperReason !== null) {
         throw new HearthError(
           'TOO_LARGE',
-          `cannot lock ${group.label} (${gib(bytes)}): your memory-lock limit (RLIMIT_MEMLOCK, \`ulimit -l\`) is ${gib(limit.limitBytes!)} and ${gib(limit.lockedBytes)} is locked already. Raise it with a line "${process.env.USER ?? 'youruser'} - memlock unlimited" in /etc/security/limits.conf (log in again), or LimitMEMLOCK=infinity for a systemd service. Locking through the privileged helper is not possible either: ${helperReason}`,
+          `cannot lock ${group.label} (${formatBytes(bytes)}): your memory-lock limit (RLIMIT_MEMLOCK, \`ulimit -l\`) is ${formatBytes(limit.limitBytes!)} and ${formatBytes(limit.lockedBytes)} is locked already. Raise it with a line "${process.env.USER ?? 'youruser'} - memlock unlimited" in /etc/security/limits.conf (log in again), or LimitMEMLOCK=infinity for a systemd service. Locking through the privileged helper is not possible either: ${helperReason}`,
           { limitBytes: limit.limitBytes, lockedBytes: limit.lockedBytes, neededBytes: bytes, helperReason },
         )
       }
@@ -153,7 +156,7 @@ export function createLocking(deps: WarmServiceDeps) {
   }
 
   function listLocks(): LockInfo[] {
-    return [...locks.values()].map((l) => ({ ...l.info, paths: [...l.info.paths] }))
+    return [...locks.values()].map((l) => ({ ...l.info, paths: [...l.info.paths], files: l.info.files.map((f) => ({ ...f })) }))
   }
 
   /** This Hearth's lock covering a path, if any (evict names it instead of "mapped by node"). */

@@ -5,7 +5,7 @@ import { closeSync, fstatSync, openSync } from 'node:fs'
 import type { ModelResidency, WarmPlan, WarmPlanFile, WarmPlanTarget } from '../../../shared/api'
 import type { ResolvedFile } from '../../context'
 import { describeFsError } from './errors'
-import { gib } from './format'
+import { formatBytes } from '../../../shared/format'
 import type { MemInfo } from './meminfo'
 import { missingRanges } from './missing-ranges'
 
@@ -87,13 +87,13 @@ export function makePlan(
       : []
   const what = targets.map((t) => t.label).join(', ')
   let summary: string
-  if (!fitsInRam) summary = `${what} is ${gib(bytes)} but RAM is ${gib(mem.memTotalBytes)}: it cannot all stay in the page cache`
+  if (!fitsInRam) summary = `${what} is ${formatBytes(bytes)} but RAM is ${formatBytes(mem.memTotalBytes)}: it cannot all stay in the page cache`
   else if (toReadBytes === 0) summary = `${what} is already resident`
   else if (wouldEvict.length)
-    summary = `reading ${gib(toReadBytes)} needs ${gib(evictBytes)} of other models' cache: would evict ${wouldEvict
-      .map((v) => `${v.name} (${gib(v.residentBytes)} resident)`)
+    summary = `reading ${formatBytes(toReadBytes)} needs ${formatBytes(evictBytes)} of other models' cache: would evict ${wouldEvict
+      .map((v) => `${v.name} (${formatBytes(v.residentBytes)} resident)`)
       .join(', ')}`
-  else summary = `will read ${gib(toReadBytes)} of ${gib(bytes)}; ${gib(mem.memFreeBytes)} free`
+  else summary = `will read ${formatBytes(toReadBytes)} of ${formatBytes(bytes)}; ${formatBytes(mem.memFreeBytes)} free`
   return {
     targets,
     bytes,

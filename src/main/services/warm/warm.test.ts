@@ -3,6 +3,7 @@ import { statSync, truncateSync, unlinkSync, writeFileSync, chmodSync } from 'no
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { HearthError, type Job } from '../../../shared/api'
+import { formatBytes } from '../../../shared/format'
 import { createHub } from '../../hub'
 import { openSettings } from '../../settings'
 import type { ResolvedFile } from '../../context'
@@ -28,6 +29,13 @@ async function makeService(models: Record<string, string[]> = {}, extra: Partial
     )
   const warm = createWarmService({ jobs, settings, resolve, modelResidency: async () => [], modelName: (id) => `model ${id}`, ...extra })
   return { hub, jobs, settings, warm }
+}
+
+/** "96.0 MiB" → its bytes (NaN for any other unit), so a note's sizes can be checked against formatBytes. */
+function bytesOf(size: string): number {
+  const [value, unit] = size.split(' ')
+  const power = ['B', 'KiB', 'MiB', 'GiB', 'TiB'].indexOf(unit)
+  return power < 0 ? NaN : Number(value) * 1024 ** power
 }
 
 const settle = (jobs: ReturnType<typeof createJobRunner>, j: Job) => jobs.wait(j.id)
@@ -56,7 +64,10 @@ describe('warm', () => {
       expect(before + end.doneBytes).toBeGreaterThanOrEqual(96 * MiB)
       // …and the kernel holds them (less the few MiB it may drop unasked).
       expect(fincoreBytes(data)).toBeGreaterThanOrEqual(96 * MiB - droppedAfterReadSlackBytes)
-      expect(end.note).toMatch(/read .* already resident/)
+      // In the units the rest of Hearth shows (formatBytes, formatRate), never a second scheme.
+      const parts = /^read (.+) in [<\d.]+ s \((.+)\/s\); (.+) was already resident/.exec(end.note ?? '')
+      expect(parts, end.note).not.toBeNull()
+      for (const size of parts!.slice(1)) expect(formatBytes(bytesOf(size))).toBe(size)
     })
   }
 
@@ -94,7 +105,7 @@ describe('warm', () => {
     expect(fincoreBytes(data)).toBeGreaterThanOrEqual(96 * MiB - droppedAfterReadSlackBytes)
     const again = await settle(jobs, (await warm.warm([data]))[0])
     expect(again.doneBytes).toBe(0)
-    expect(again.note).toMatch(/^read 0 KiB/)
+    expect(again.note).toMatch(/^read 0 B; [\d.]+ MiB was already resident/)
   })
 
   it.skipIf(noThrottle)(throttled('a second request for the same model joins the running job'), async () => {
@@ -186,7 +197,7 @@ describe('warm', () => {
     const err = await warm.warm([huge]).catch((e) => e)
     expect(err).toBeInstanceOf(HearthError)
     expect(err.code).toBe('TOO_LARGE')
-    expect(err.message).toMatch(/is 1024\.0 GiB but RAM is \d+\.\d GiB/)
+    expect(err.message).toMatch(/is 1\.00 TiB but RAM is [\d.]+ [GT]iB/)
     const lockErr = await warm.lock([huge]).catch((e) => e)
     expect(lockErr.code).toBe('TOO_LARGE')
     const missing = await warm.warm([join(tmp.dir, 'nope.bin')]).catch((e) => e)
@@ -241,7 +252,7 @@ sys.stdin.read()
     expect(r.lockedByThisHearth).toBe(true)
     expect(r.files[0].residentBytes).toBe(4 * MiB)
     expect(r.files[0].holders).toEqual([{ pid: process.pid, command: expect.any(String), hearthLock: 'this' }])
-    expect(r.job.note).toBe(`4 MiB stayed resident: Hearth itself holds it locked in RAM (pid ${process.pid}); Unlock it (in the app, or \`hearth unlock mine\`), then evict again`)
+    expect(r.job.note).toBe(`4.00 MiB stayed resident: Hearth itself holds it locked in RAM (pid ${process.pid}); Unlock it (in the app, or \`hearth unlock mine\`), then evict again`)
     expect(r.job.note).not.toMatch(/mapped by/)
 
     await warm.unlock(['mine'])
@@ -275,7 +286,7 @@ sys.stdin.read()
       const [r] = await warm.evict([small])
       expect(r.lockedByThisHearth).toBeUndefined()
       expect(r.files[0].holders).toContainEqual({ pid: other.pid, command: `hearth lock ${small}`, hearthLock: 'other' })
-      expect(r.job.note).toBe(`4 MiB stayed resident: another Hearth holds it (\`hearth lock ${small}\`, pid ${other.pid}); end that one (Ctrl-C in its terminal) or unlock it there`)
+      expect(r.job.note).toBe(`4.00 MiB stayed resident: another Hearth holds it (\`hearth lock ${small}\`, pid ${other.pid}); end that one (Ctrl-C in its terminal) or unlock it there`)
     } finally {
       if (other.exitCode === null && other.signalCode === null) {
         const exited = new Promise((ok) => other.once('exit', ok))

@@ -4,7 +4,7 @@ import { HearthError, type Job, type WarmPlan } from '../../../shared/api'
 import { IOPRIO_CLASS, ioprioValue, restoreIoPriority, setProcessIoPriority } from '../../sys/ioprio'
 import { deviceKeyOf } from '../jobs'
 import { groupsOf, type WarmOptions, type WarmServiceDeps } from './deps'
-import { gib } from './format'
+import { formatBytes, formatRate, formatSeconds } from '../../../shared/format'
 import { readMemInfo } from './meminfo'
 import { makePlan, type TargetGroup } from './plan'
 import { warmFile } from './warm-file'
@@ -75,8 +75,8 @@ export function createWarming(deps: WarmServiceDeps) {
         }
         const s = (performance.now() - t0) / 1000
         if (read > progress.doneBytes) progress.setTotal(read)
-        const rate = s > 0 ? ` in ${s.toFixed(1)} s (${(read / s / 1e9).toFixed(2)} GB/s)` : ''
-        return `read ${gib(read)}${rate}; ${gib(already)} was already resident${noteExtra}`
+        const rate = s > 0 && read > 0 ? ` in ${formatSeconds(s)} (${formatRate(read / s)})` : ''
+        return `read ${formatBytes(read)}${rate}; ${formatBytes(already)} was already resident${noteExtra}`
       },
     })
   }

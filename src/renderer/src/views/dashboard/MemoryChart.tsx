@@ -4,6 +4,7 @@ import type { MemorySample } from '../../../../shared/api'
 import { formatBytes } from '../../../../shared/format'
 import { Panel } from '../../components/Card'
 import { useMemory } from '../../stores/memory'
+import { useTooltipStyle } from '../../components/chart-tooltip'
 import { useIsDark } from '../../components/ThemeToggle'
 
 /** Bottom to top: what programs hold, tmpfs, the cache Hearth keeps warm, the rest, free. */
@@ -62,6 +63,7 @@ function clock(ms: number): string {
 
 export const MemoryChart = memo(function MemoryChart() {
   const samples = useMemory((s) => s.samples)
+  const tooltip = useTooltipStyle()
   const [windowMs, setWindowMs] = useState(windows[1].ms)
   const data = useMemo(() => {
     const last = samples[samples.length - 1]?.atMs ?? 0
@@ -105,7 +107,7 @@ export const MemoryChart = memo(function MemoryChart() {
               <Tooltip
                 labelFormatter={(v) => clock(Number(v))}
                 formatter={(v, name) => [formatBytes(Number(v)), series.find((s) => s.key === name)?.label ?? String(name)]}
-                contentStyle={{ fontSize: 12, borderRadius: 8 }}
+                {...tooltip}
               />
               {series.map((s) => (
                 <Area key={s.key} dataKey={s.key} stackId="mem" type="monotone" stroke={colorOf(s, dark)} fill={colorOf(s, dark)} fillOpacity={0.75} strokeWidth={1} isAnimationActive={false} dot={false} />

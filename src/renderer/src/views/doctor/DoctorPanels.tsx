@@ -5,6 +5,7 @@ import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YA
 import type { StorageDevice } from '../../../../shared/api'
 import { formatBytes, formatPercent, formatRate } from '../../../../shared/format'
 import { Panel } from '../../components/Card'
+import { useTooltipStyle } from '../../components/chart-tooltip'
 import { applyFix, useDoctor } from './store'
 
 const kindLabel: Record<StorageDevice['kind'], string> = { disk: 'disk', network: 'network share', fuse: 'FUSE', ram: 'RAM', other: 'other' }
@@ -74,6 +75,7 @@ const clock = new Intl.DateTimeFormat([], { hour: '2-digit', minute: '2-digit' }
 
 export function SharePanel() {
   const s = useDoctor((x) => x.shares)
+  const tooltip = useTooltipStyle()
   if (!s) return null
   const withModels = s.mounts.filter((m) => m.modelIds.length > 0)
   const data = s.hitRate.filter((h) => h.hitRate !== null).map((h) => ({ atMs: h.atMs, rate: (h.hitRate ?? 0) * 100 }))
@@ -133,7 +135,7 @@ export function SharePanel() {
                   <CartesianGrid strokeDasharray="3 3" opacity={0.3} />
                   <XAxis dataKey="atMs" type="number" domain={['dataMin', 'dataMax']} tickFormatter={(v: number) => clock.format(v)} fontSize={11} />
                   <YAxis domain={[0, 100]} unit="%" fontSize={11} />
-                  <Tooltip labelFormatter={(v) => clock.format(Number(v))} formatter={(v) => [`${Number(v).toFixed(0)}%`, 'hit rate']} />
+                  <Tooltip {...tooltip} labelFormatter={(v) => clock.format(Number(v))} formatter={(v) => [`${Number(v).toFixed(0)}%`, 'hit rate']} />
                   <Line type="monotone" dataKey="rate" stroke="#0284c7" dot={false} isAnimationActive={false} />
                 </LineChart>
               </ResponsiveContainer>

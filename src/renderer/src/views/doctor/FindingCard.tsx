@@ -11,6 +11,12 @@ export const statusStyle: Record<FindingStatus, { label: string; dot: string; ch
   ok: { label: 'OK', dot: 'bg-emerald-500', chip: 'bg-emerald-100 text-emerald-800 dark:bg-emerald-950 dark:text-emerald-200', border: 'border-l-emerald-500' },
 }
 
+/**
+ * The card's grey frame on every side but the left, so no theme's grey can paint over the
+ * severity stripe (a plain dark:border-* would: it sets all four sides, after border-l-*).
+ */
+const frame = 'border-y-zinc-200 border-r-zinc-200 dark:border-y-zinc-800 dark:border-r-zinc-800'
+
 function CopyCommand({ command }: { command: string }) {
   const [copied, setCopied] = useState(false)
   const copy = async () => {
@@ -104,7 +110,7 @@ export function FindingCard({ finding, open = false }: { finding: Finding; open?
   const byId = useCatalog((s) => s.byId)
   const names = (finding.modelIds ?? []).slice(0, 3).map((id) => byId[id]?.name ?? id)
   return (
-    <details open={open} data-testid="finding" data-status={finding.status} data-id={finding.id} className={`group rounded-lg border border-l-4 border-zinc-200 bg-white dark:border-zinc-800 dark:bg-zinc-900 ${st.border}`}>
+    <details open={open} data-testid="finding" data-status={finding.status} data-id={finding.id} className={`group rounded-lg border border-l-4 ${frame} bg-white dark:bg-zinc-900 ${st.border}`}>
       <summary className="flex cursor-pointer list-none items-start gap-2 px-3 py-2">
         <span className={`mt-1.5 h-2 w-2 shrink-0 rounded-full ${st.dot}`} aria-hidden />
         <span className="min-w-0 flex-1">

@@ -4,7 +4,8 @@
 import { useEffect } from 'react'
 import { useShallow } from 'zustand/react/shallow'
 import type { Model } from '../../../../shared/api'
-import { estimateLoad, formatSeconds, type LoadEstimate } from '../../../../shared/doctor/load-time'
+import { estimateLoad, type LoadEstimate } from '../../../../shared/doctor/load-time'
+import { formatSeconds } from '../../../../shared/format'
 import { useModelResidency, useResidency } from '../../stores/residency'
 import { startDoctorSync, useDoctor, type LoadIndex } from './store'
 

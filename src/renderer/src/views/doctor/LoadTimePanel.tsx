@@ -1,8 +1,7 @@
 // The load-time estimate in a model's detail: cold and now, from which device at what measured
 // speed, and the 2-second read test where nothing was measured yet.
 import type { Model } from '../../../../shared/api'
-import { formatSeconds } from '../../../../shared/doctor/load-time'
-import { formatBytes, formatRate } from '../../../../shared/format'
+import { formatBytes, formatRate, formatSeconds } from '../../../../shared/format'
 import { Panel } from '../../components/Card'
 import { useLoadEstimate } from './LoadTimeCell'
 import { applyFix, useDoctor } from './store'

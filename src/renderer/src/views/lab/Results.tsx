@@ -6,6 +6,7 @@ import type { LabExperiment, LabRun } from '../../../../shared/api'
 import { formatBytes } from '../../../../shared/format'
 import { experimentCsv, summarizeByMode, whereFrom } from '../../../../shared/lab/results'
 import { Panel } from '../../components/Card'
+import { useTooltipStyle } from '../../components/chart-tooltip'
 
 const ms = (v: number | null) => (v === null ? '—' : v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`)
 const bytes = (v: number | null) => (v === null ? '—' : formatBytes(v))
@@ -32,6 +33,7 @@ const fileBase = (e: LabExperiment) => `hearth-lab-${e.model.replace(/[^\w.-]+/g
 
 /** One bar per mode (means of the finished runs), on its own scale. */
 function ModeBars({ data, dataKey, title, color }: { data: { mode: string; load: number | null; first: number | null }[]; dataKey: 'load' | 'first'; title: string; color: string }) {
+  const tooltip = useTooltipStyle()
   return (
     <div className="min-w-0">
       <div className="mb-1 text-xs font-medium text-zinc-500">{title}</div>
@@ -41,7 +43,7 @@ function ModeBars({ data, dataKey, title, color }: { data: { mode: string; load:
             <CartesianGrid strokeDasharray="3 3" stroke="currentColor" strokeOpacity={0.12} vertical={false} />
             <XAxis dataKey="mode" tick={{ fontSize: 12, fill: 'currentColor' }} stroke="currentColor" strokeOpacity={0.3} />
             <YAxis width={56} tickFormatter={(v: number) => (v >= 1000 ? `${+(v / 1000).toFixed(1)} s` : `${v} ms`)} tick={{ fontSize: 11, fill: 'currentColor' }} stroke="currentColor" strokeOpacity={0.3} />
-            <Tooltip formatter={(v) => [ms(Number(v)), title]} contentStyle={{ fontSize: 12, borderRadius: 8 }} cursor={{ fillOpacity: 0.1 }} />
+            <Tooltip {...tooltip} formatter={(v) => [ms(Number(v)), title]} cursor={{ fillOpacity: 0.1 }} />
             <Bar dataKey={dataKey} fill={color} isAnimationActive={false} label={{ position: 'top', fontSize: 11, fill: 'currentColor', formatter: (v: unknown) => ms(Number(v)) }} />
           </BarChart>
         </ResponsiveContainer>

@@ -5,12 +5,14 @@ import { CartesianGrid, Line, LineChart, ReferenceLine, ResponsiveContainer, Too
 import type { LabExperiment, LabRun } from '../../../../shared/api'
 import { formatBytes } from '../../../../shared/format'
 import { Panel } from '../../components/Card'
+import { useTooltipStyle } from '../../components/chart-tooltip'
 
 const MiB = 2 ** 20
 const axis = { tick: { fontSize: 11, fill: 'currentColor' }, stroke: 'currentColor', strokeOpacity: 0.3 }
 const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`
 
 function Chart({ run, title, testId, lines, max, unit }: { run: LabRun; title: string; testId: string; lines: { key: keyof LabRun['samples'][number]; label: string; color: string }[]; max?: number; unit: 'MiB' | 'count' }) {
+  const tooltip = useTooltipStyle()
   const data = run.samples.map((s) => ({ t: s.tMs, ...Object.fromEntries(lines.map((l) => [l.key, s[l.key] === null ? null : unit === 'MiB' ? (s[l.key] as number) / MiB : s[l.key]])) }))
   return (
     <div className="min-w-0">
@@ -22,7 +24,7 @@ function Chart({ run, title, testId, lines, max, unit }: { run: LabRun; title: s
             <XAxis dataKey="t" type="number" domain={[0, 'dataMax']} tickFormatter={seconds} minTickGap={32} {...axis} />
             <YAxis width={48} domain={[0, max ? Math.ceil(max / MiB) : 'auto']} tickFormatter={(v: number) => (unit === 'MiB' ? `${Math.round(v)}M` : String(v))} {...axis} />
             {max && <ReferenceLine y={max / MiB} stroke="#a1a1aa" strokeDasharray="4 4" label={{ value: 'model', fontSize: 10, fill: 'currentColor', position: 'insideTopLeft' }} />}
-            <Tooltip labelFormatter={(v) => seconds(Number(v))} formatter={(v, name) => [unit === 'MiB' ? formatBytes(Number(v) * MiB) : String(v), lines.find((l) => l.key === name)?.label ?? String(name)]} contentStyle={{ fontSize: 12, borderRadius: 8 }} />
+            <Tooltip labelFormatter={(v) => seconds(Number(v))} formatter={(v, name) => [unit === 'MiB' ? formatBytes(Number(v) * MiB) : String(v), lines.find((l) => l.key === name)?.label ?? String(name)]} {...tooltip} />
             {lines.map((l) => <Line key={l.key} dataKey={l.key} stroke={l.color} dot={false} strokeWidth={2} isAnimationActive={false} connectNulls />)}
           </LineChart>
         </ResponsiveContainer>

@@ -82,6 +82,15 @@ function MemoryLimit({ modelBytes }: { modelBytes: number }) {
   )
 }
 
+/** Why the run button is off, in words beside it; null when it may run. */
+function runBlockedReason(s: { busy: boolean; running: boolean; target: string; modes: number }): string | null {
+  if (s.running) return 'A run is in progress: stop it or wait for it to end.'
+  if (s.busy) return 'Waiting for the backend to answer…'
+  if (!s.target) return 'Pick a model to load first.'
+  if (s.modes === 0) return 'Tick at least one mode of the matrix.'
+  return null
+}
+
 export function RunSetup() {
   const catalog = useCatalog((s) => s.catalog)
   const state = useLab((s) => s.state)
@@ -93,6 +102,7 @@ export function RunSetup() {
   const running = useLab((s) => s.experiments.some((e) => e.status === 'running'))
   const ggufs = (catalog?.models ?? []).filter((m) => m.format === 'gguf')
   const model = ggufs.find((m) => m.id === setup.target)
+  const whyNot = runBlockedReason({ busy, running, target: setup.target, modes: setup.matrix.length })
   const toggle = (m: LabMode) => change({ matrix: setup.matrix.includes(m) ? setup.matrix.filter((x) => x !== m) : labModes.filter((x) => x === m || setup.matrix.includes(x)) })
   return (
     <Panel title="Run setup">
@@ -123,11 +133,13 @@ export function RunSetup() {
         </fieldset>
         <MemoryLimit modelBytes={model?.bytes ?? 0} />
         <div className="flex items-center gap-2">
-          <button type="submit" data-testid="lab-run" disabled={busy || running || !setup.target || setup.matrix.length === 0}
-            className="rounded bg-orange-600 px-4 py-1.5 text-sm font-medium text-white hover:bg-orange-700 disabled:opacity-50">
+          {/* Disabled: solid greys (not a faded orange) keep the label readable in both themes. */}
+          <button type="submit" data-testid="lab-run" disabled={whyNot !== null} aria-describedby={whyNot ? 'lab-run-why' : undefined}
+            className="rounded bg-orange-600 px-4 py-1.5 text-sm font-medium text-white enabled:hover:bg-orange-700 disabled:cursor-not-allowed disabled:bg-zinc-200 disabled:text-zinc-600 dark:disabled:bg-zinc-700 dark:disabled:text-zinc-200">
             Run {setup.matrix.length * setup.repeat} load{setup.matrix.length * setup.repeat === 1 ? '' : 's'}
           </button>
           {running && <button type="button" data-testid="lab-stop" onClick={() => void stop()} className="rounded border border-zinc-300 px-3 py-1.5 text-sm dark:border-zinc-700">Stop</button>}
+          {whyNot && <span id="lab-run-why" data-testid="lab-run-why" className="text-xs text-zinc-600 dark:text-zinc-400">{whyNot}</span>}
         </div>
       </form>
     </Panel>

@@ -2,6 +2,7 @@ import type { FileResidency, GgufFacts } from '../../../../shared/api'
 import { RamDiskBadge } from '../staging/RamDiskBadge'
 import { formatBytes, formatCount, formatPercent } from '../../../../shared/format'
 import { Panel } from '../../components/Card'
+import { PathText } from '../../components/PathText'
 import { HeatStrip } from '../../components/HeatStrip'
 import { ResidencyBar } from '../../components/ResidencyBar'
 import { useModel } from '../../stores/catalog'
@@ -101,7 +102,7 @@ export function ModelDetail({ id }: { id: string }) {
             return (
               <li key={f.path} data-testid="file" className="space-y-1">
                 <div className="flex items-baseline gap-3 text-sm">
-                  <code className="min-w-0 flex-1 truncate font-mono text-xs" title={f.path}>{f.path}</code>
+                  <PathText path={f.path} className="flex-1" testId="file-path" />
                   <span className="rounded bg-zinc-100 px-1.5 text-xs text-zinc-600 dark:bg-zinc-800 dark:text-zinc-300">{f.role}</span>
                   <span className="w-20 text-right tabular-nums">{formatBytes(f.bytes)}</span>
                   <span className="w-32 text-right text-xs text-zinc-500 tabular-nums" title={r?.unknownReason}>{fileResidencyText(r)}</span>

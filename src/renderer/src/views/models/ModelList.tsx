@@ -24,7 +24,9 @@ const columns: Column[] = [
   { key: 'bytes', label: 'Size', align: 'right', width: { wide: 'w-24', narrow: 'w-20' } },
   // narrow: shown under the name instead
   { key: 'format', label: 'Format', width: { wide: 'w-40', narrow: null } },
-  { key: 'resident', label: 'In RAM', width: { wide: 'w-64', narrow: 'w-48' } },
+  // wide: the label under the bar (the row has two lines anyway), so the column is as wide as
+  // "99.9% · 1.45 GiB" and the names get the rest; narrow: beside it, a short bar
+  { key: 'resident', label: 'In RAM', width: { wide: 'w-36', narrow: 'w-48' } },
   // the Doctor's load-time estimate (views/doctor/LoadTimeCell)
   { key: 'load', label: 'Load', align: 'right', width: { wide: 'w-24', narrow: 'w-20' } },
 ]

@@ -16,7 +16,7 @@ import { LoadTimeCell } from '../doctor/LoadTimeCell'
 function ResidencyCell({ id, narrow }: { id: string; narrow: boolean }) {
   return (
     <>
-      <ResidencyBar residency={useModelResidency(id)} narrow={narrow} />
+      <ResidencyBar residency={useModelResidency(id)} narrow={narrow} stacked={!narrow} />
       <RowJobProgress modelId={id} />
     </>
   )

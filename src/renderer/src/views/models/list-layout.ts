@@ -5,7 +5,7 @@ import { createContext, useContext, useLayoutEffect, useState, type RefObject } 
 
 export type ListLayout = 'wide' | 'narrow'
 
-/** The list's width (px) from which everything fits side by side (with the name ≥ ~190 px). */
+/** The list's width (px) from which everything fits side by side (with the name ≥ ~270 px). */
 export const wideListPx = 1200
 
 export const ListLayoutContext = createContext<ListLayout>('wide')

@@ -32,7 +32,7 @@ export function ContextTable({ plans }: { plans: ModelPlan[] }) {
                       <td>{t}{row[0].needsFlashAttn ? <span className="text-zinc-400" title="a quantised V cache needs flash attention"> (fa)</span> : null}</td>
                       {slots.map((s) => {
                         const o = row.find((x) => x.parallel === s)!
-                        return <td key={s} className={`text-right ${o.maxCtx ? '' : 'text-red-600'}`} title={o.maxCtx ? `-c ${o.maxCtx} (${o.maxCtxPerSlot} per slot)` : 'not even 256 tokens fit'}>{o.maxCtx ? `${k(o.maxCtxPerSlot)}${s > 1 ? ' each' : ''}` : '—'}</td>
+                        return <td key={s} className={`text-right ${o.maxCtx ? '' : 'text-red-600 dark:text-red-400'}`} title={o.maxCtx ? `-c ${o.maxCtx} (${o.maxCtxPerSlot} per slot)` : 'not even 256 tokens fit'}>{o.maxCtx ? `${k(o.maxCtxPerSlot)}${s > 1 ? ' each' : ''}` : '—'}</td>
                       })}
                       <td className="text-right text-zinc-500">{row[0].kvMiBPer1k}</td>
                     </tr>

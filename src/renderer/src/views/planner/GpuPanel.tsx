@@ -3,6 +3,7 @@
 import { useEffect } from 'react'
 import { Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
 import { DeviceGtt, ProcessGtt } from '../../components/GpuGtt'
+import { useTooltipStyle } from '../../components/chart-tooltip'
 import { usePlanner } from './planner-store'
 import { mib } from './Alternatives'
 
@@ -12,6 +13,7 @@ const gib = (b: number | null) => (b === null ? '?' : `${(b / 2 ** 30).toFixed(1
 function GpuTelemetry() {
   const gpu = usePlanner((s) => s.gpu)
   const history = usePlanner((s) => s.gpuHistory)
+  const tooltip = useTooltipStyle()
   if (!gpu) return <p className="text-sm text-zinc-500">Looking for GPUs…</p>
   if (!gpu.gpus.length) return <p data-testid="no-gpu" className="text-sm text-zinc-500">{gpu.noGpuReason ?? 'No GPU found.'}</p>
   return (
@@ -35,7 +37,7 @@ function GpuTelemetry() {
               <ResponsiveContainer>
                 <LineChart margin={{ top: 8, right: 4, bottom: 0, left: 0 }} data={history.map((s) => ({ t: s.atMs, used: (s.gpus.find((x) => x.id === g.id)?.usedBytes ?? 0) / 2 ** 30 }))}>
                   <XAxis dataKey="t" hide />
-                  <YAxis width={34} tick={{ fontSize: 10 }} allowDecimals={false} domain={[0, Math.ceil((g.totalBytes ?? 0) / 2 ** 30) || 'auto']} ticks={g.totalBytes ? [0, Math.ceil(g.totalBytes / 2 ** 30)] : undefined} tickFormatter={(v) => `${v}G`} /><Tooltip formatter={(v) => `${Number(v).toFixed(2)} GiB`} labelFormatter={() => ''} />
+                  <YAxis width={34} tick={{ fontSize: 10 }} allowDecimals={false} domain={[0, Math.ceil((g.totalBytes ?? 0) / 2 ** 30) || 'auto']} ticks={g.totalBytes ? [0, Math.ceil(g.totalBytes / 2 ** 30)] : undefined} tickFormatter={(v) => `${v}G`} /><Tooltip {...tooltip} formatter={(v) => [`${Number(v).toFixed(2)} GiB`, 'used']} labelFormatter={() => ''} />
                   <Line dataKey="used" dot={false} isAnimationActive={false} stroke="#0ea5e9" />
                 </LineChart>
               </ResponsiveContainer>
@@ -72,7 +74,7 @@ function PlanChecks() {
         <span className="font-medium text-zinc-700 dark:text-zinc-300">Planned vs measured</span>
         <button className="rounded border px-2" onClick={() => void refresh()}>Check now</button>
       </div>
-      {error && <p className="text-red-600">{error}</p>}
+      {error && <p className="text-red-600 dark:text-red-400">{error}</p>}
       {checks && !checks.length && <p className="text-zinc-500">No llama-server or Ollama runner on a GPU right now.</p>}
       {checks?.map((c) => (
         <div key={c.pid} data-testid="plan-check" className="rounded border border-zinc-200 p-2 dark:border-zinc-700">
@@ -82,7 +84,7 @@ function PlanChecks() {
           ) : (
             <div className="tabular-nums">
               planned {mib(c.plannedMiB ?? 0)} · used {c.usedMiB === null ? '?' : mib(c.usedMiB)} ·{' '}
-              <span data-testid="plan-check-diff" className={c.diffMiB !== null && Math.abs(c.diffMiB) > 0.03 * (c.plannedMiB ?? 1) ? 'font-semibold text-amber-700' : 'font-semibold'}>
+              <span data-testid="plan-check-diff" className={c.diffMiB !== null && Math.abs(c.diffMiB) > 0.03 * (c.plannedMiB ?? 1) ? 'font-semibold text-amber-700 dark:text-amber-400' : 'font-semibold'}>
                 {c.diffMiB === null ? 'difference unknown' : `${c.diffMiB >= 0 ? '+' : ''}${Math.round(c.diffMiB)} MiB`}
               </span>
             </div>

@@ -9,6 +9,7 @@ import { kvCacheTypes, type KvCacheType } from '../../../../shared/planner/types
 import { Panel } from '../../components/Card'
 import { hearth } from '../../hearth'
 import { useCatalog } from '../../stores/catalog'
+import { useMemory } from '../../stores/memory'
 import { Alternatives, ObjectivePicker, mib } from './Alternatives'
 import { ContextTable } from './ContextTable'
 import { GpuPanel } from './GpuPanel'
@@ -64,11 +65,12 @@ function Placement({ m }: { m: PlannedModel }) {
 function ModelRow({ m, plan }: { m: PlannedModel; plan?: ModelPlan }) {
   const update = usePlanner((s) => s.update)
   const remove = usePlanner((s) => s.remove)
+  const catalogName = useCatalog((s) => s.byId[m.target]?.name)
   const all = plan?.nglAll ?? 100
   return (
     <div data-testid="planner-model" className="space-y-2 rounded-lg border border-zinc-200 p-3 dark:border-zinc-700">
       <div className="flex items-center justify-between">
-        <span className="font-medium" data-testid="planner-model-name">{plan?.name ?? shortName(m.target)}</span>
+        <span className="font-medium" data-testid="planner-model-name">{plan?.name ?? catalogName ?? shortName(m.target)}</span>
         <button className="text-xs text-zinc-500 hover:text-red-600" onClick={() => remove(m.key)}>remove</button>
       </div>
       <div className="flex flex-wrap items-center gap-3 text-sm">
@@ -98,7 +100,7 @@ function ModelRow({ m, plan }: { m: PlannedModel; plan?: ModelPlan }) {
           <div>VRAM {mib(plan.vram.totalMiB)} = weights {mib(plan.vram.weightsMiB)} + KV {mib(plan.vram.kvMiB)} + compute {mib(plan.vram.computeMiB)} + CUDA {mib(plan.vram.overheadMiB)} · RAM {mib(plan.host.totalMiB)} (weights in page cache {mib(plan.host.weightsMiB)})</div>
           <SpeedLine plan={plan} />
           <DeviationLine plan={plan} />
-          {plan.warnings.map((w) => <div key={w} className="text-amber-600">⚠ {w}</div>)}
+          {plan.warnings.map((w) => <div key={w} className="text-amber-700 dark:text-amber-400">⚠ {w}</div>)}
         </div>
       )}
       <ServerExtras m={m} plan={plan} />
@@ -116,7 +118,7 @@ function VramBar({ r, gpu }: { r: PlanResult; gpu: GpuPlan }) {
     <div className="space-y-1" data-testid="gpu-plan">
       <div className="flex justify-between text-xs text-zinc-500">
         <span className="font-medium text-zinc-700 dark:text-zinc-300">{multi ? `GPU ${g} · ` : ''}{gpu.name}</span>
-        <span data-testid="gpu-fits" data-fits={gpu.fits} className={gpu.fits ? '' : 'font-semibold text-red-600'}>{mib(gpu.usedMiB)} of {mib(gpu.vramTotalMiB)} · {gpu.marginMiB >= 0 ? `${mib(gpu.marginMiB)} free` : `${mib(-gpu.marginMiB)} over`}</span>
+        <span data-testid="gpu-fits" data-fits={gpu.fits} className={gpu.fits ? '' : 'font-semibold text-red-600 dark:text-red-400'}>{mib(gpu.usedMiB)} of {mib(gpu.vramTotalMiB)} · {gpu.marginMiB >= 0 ? `${mib(gpu.marginMiB)} free` : `${mib(-gpu.marginMiB)} over`}</span>
       </div>
       <div data-testid="vram-bar" className="relative flex h-8 overflow-hidden rounded bg-zinc-100 dark:bg-zinc-800">
         {r.models.map((m, i) => {
@@ -141,16 +143,37 @@ function VramLegend() {
   return <div className="flex gap-3 text-xs">{(Object.keys(termColors) as Array<keyof typeof termColors>).map((k) => <span key={k} className="flex items-center gap-1"><span className={`inline-block h-2 w-3 ${termColors[k]}`} />{termLabels[k]}</span>)}</div>
 }
 
+const ramTerms = [
+  { key: 'weights', label: "weights (page cache for mmap'd files)", color: 'bg-sky-300' },
+  { key: 'kv', label: 'KV cache on the host', color: 'bg-emerald-400' },
+  { key: 'other', label: 'buffers and the rest', color: 'bg-violet-400' },
+] as const
+
+/** The plan's host RAM by term, against the machine's RAM (the bar's full width). */
 function RamBar({ r }: { r: PlanResult }) {
+  const machineMiB = (useMemory((s) => s.latest?.memTotalBytes) ?? 0) / 2 ** 20
   const weights = r.models.reduce((s, m) => s + m.host.weightsMiB, 0)
-  const rest = r.hostTotalMiB - weights
-  const scale = r.hostTotalMiB || 1
+  const kv = r.models.reduce((s, m) => s + m.host.kvMiB, 0)
+  const mibOf = { weights, kv, other: Math.max(0, r.hostTotalMiB - weights - kv) }
+  // Until the first memory sample (or when the plan needs more than the machine has) the plan fills the bar.
+  const scale = Math.max(machineMiB, r.hostTotalMiB) || 1
+  const over = machineMiB > 0 && r.hostTotalMiB > machineMiB
   return (
-    <div className="space-y-1">
-      <div className="flex justify-between text-xs text-zinc-500"><span>Host RAM</span><span>{mib(r.hostTotalMiB)} ({mib(weights)} page cache for mmap'd weights)</span></div>
+    <div className="space-y-1" data-testid="ram-bar" data-scale-mib={Math.round(scale)}>
+      <div className="flex flex-wrap justify-between gap-x-2 text-xs text-zinc-500">
+        <span>Host RAM</span>
+        <span data-testid="ram-used" className={over ? 'font-semibold text-red-600 dark:text-red-400' : ''}>
+          {mib(r.hostTotalMiB)}{machineMiB > 0 ? ` of ${mib(machineMiB)}` : ''} ({mib(weights)} page cache for mmap'd weights)
+        </span>
+      </div>
       <div className="flex h-3 overflow-hidden rounded bg-zinc-100 dark:bg-zinc-800">
-        <div className="bg-sky-300" style={{ width: `${(weights / scale) * 100}%` }} />
-        <div className="bg-violet-400" style={{ width: `${(rest / scale) * 100}%` }} />
+        {ramTerms.map((t) => (
+          <div key={t.key} data-testid={`ram-${t.key}`} className={t.color} style={{ width: `${(mibOf[t.key] / scale) * 100}%` }} title={`${t.label}: ${mib(mibOf[t.key])}`} />
+        ))}
+      </div>
+      <div className="flex flex-wrap gap-x-3 text-xs text-zinc-600 dark:text-zinc-400" data-testid="ram-legend">
+        {ramTerms.map((t) => <span key={t.key} className="flex items-center gap-1"><span className={`inline-block h-2 w-3 ${t.color}`} />{t.label}</span>)}
+        <span className="flex items-center gap-1"><span className="inline-block h-2 w-3 bg-zinc-100 ring-1 ring-zinc-300 dark:bg-zinc-800 dark:ring-zinc-600" />rest of the machine&apos;s RAM</span>
       </div>
     </div>
   )
@@ -224,6 +247,20 @@ function HostBandwidthLine({ r }: { r: PlanResult | null }) {
   )
 }
 
+/** No model yet: what to do, and what the planner gives back. */
+function PlannerHint() {
+  return (
+    <div data-testid="planner-empty" className="rounded-lg border border-dashed border-zinc-300 p-3 text-sm text-zinc-600 dark:border-zinc-700 dark:text-zinc-400">
+      <p className="font-medium text-zinc-800 dark:text-zinc-200">Add a model to plan it: pick one from the catalog above, or paste the path of a GGUF file.</p>
+      <p className="mt-1">
+        Choose your GPU beside the panel&apos;s title (+ GPU for more cards). For each model you then get the VRAM and RAM it takes at the context, KV type and
+        slots you set, how many layers fit on the GPU (-ngl), its estimated tokens per second, whether all the models fit side by side, and the exact
+        llama-server command lines to run them.
+      </p>
+    </div>
+  )
+}
+
 export function PlannerView() {
   const models = usePlanner((s) => s.models)
   const result = usePlanner((s) => s.result)
@@ -245,15 +282,16 @@ export function PlannerView() {
           <div className="space-y-3">
             <AddModel />
             <ObjectivePicker />
+            {models.length === 0 && <PlannerHint />}
             {models.map((m, i) => <ModelRow key={m.key} m={m} plan={result?.models[i]} />)}
-            {error && <p role="alert" className="text-sm text-red-600">{error}</p>}
+            {error && <p role="alert" className="text-sm text-red-600 dark:text-red-400">{error}</p>}
             {result && (
               <div className="space-y-3">
                 {result.gpus.map((g) => <VramBar key={g.index} r={result} gpu={g} />)}
                 <VramLegend />
                 {result.multiGpuNote && <p data-testid="multi-gpu-note" className="text-xs text-amber-700 dark:text-amber-400">⚠ {result.multiGpuNote}</p>}
                 <RamBar r={result} />
-                <p data-testid="plan-fits" data-fits={result.fits} className={`text-sm font-semibold ${result.fits ? 'text-emerald-700' : 'text-red-600'}`}>
+                <p data-testid="plan-fits" data-fits={result.fits} className={`text-sm font-semibold ${result.fits ? 'text-emerald-700 dark:text-emerald-400' : 'text-red-600 dark:text-red-400'}`}>
                   {result.fits ? `Fits${result.gpus.length > 1 ? ' on every card' : ''}: ${mib(result.marginMiB)} to spare${result.gpus.length > 1 ? ' on the tightest' : ''}` : `Does not fit${result.gpus.length > 1 ? ` on GPU ${result.gpus.filter((g) => !g.fits).map((g) => g.index).join(', ')}` : ''}: ${mib(Math.max(0, result.requiredMarginMiB - result.marginMiB))} short`} (keeping {mib(result.requiredMarginMiB)} free{result.gpus.length > 1 ? ' on each' : ''})
                 </p>
                 {result.suggestions.length > 0 && <ul className="list-disc pl-5 text-sm">{result.suggestions.slice(0, 5).map((s) => <li key={s.text}>{s.text} <code className="text-xs">{s.flags}</code></li>)}</ul>}

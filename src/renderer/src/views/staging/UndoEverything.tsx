@@ -2,10 +2,13 @@ import { useState } from 'react'
 import type { OffPreview } from '../../../../shared/api'
 import { formatBytes } from '../../../../shared/format'
 import { hearth } from '../../hearth'
+import { refreshLocksAndPins } from '../../stores/jobs'
 import { useStaging } from './store'
 
-/** "Undo everything": shows what off will undo (and who still holds RAM), then does it. */
-export function UndoEverything() {
+export type UndoEverythingState = ReturnType<typeof useUndoEverything>
+
+/** "Undo everything"'s state: the preview asked for, off's result and an error. */
+export function useUndoEverything() {
   const [preview, setPreview] = useState<OffPreview | null>(null)
   const result = useStaging((s) => s.offResult)
   const setResult = useStaging((s) => s.setOffResult)
@@ -23,17 +26,35 @@ export function UndoEverything() {
     try {
       setResult(await hearth().off())
       setPreview(null)
+      // Off releases locks without a lock job ending, so the lock badges are fetched here.
+      void refreshLocksAndPins()
     } catch (e) {
       setError((e as Error).message)
     }
   }
+  return { preview, result, error, ask, confirm, close: () => setPreview(null) }
+}
+
+/** The button, for a panel's header: asks the backend what off would undo. */
+export function UndoEverythingButton({ undo }: { undo: UndoEverythingState }) {
   return (
-    <div className="text-xs">
-      <button data-testid="undo-everything" onClick={ask} className="rounded border border-red-300 px-2 py-1 text-red-700 dark:text-red-300">
-        Undo everything
-      </button>
+    <button data-testid="undo-everything" onClick={undo.ask} className="rounded border border-red-300 px-2 py-1 text-xs text-red-700 dark:text-red-300">
+      Undo everything
+    </button>
+  )
+}
+
+/**
+ * What off will undo (and who still holds RAM), then its result: below the panel's title, the
+ * whole panel wide, so long paths never squeeze the title.
+ */
+export function UndoEverythingDetails({ undo }: { undo: UndoEverythingState }) {
+  const { preview, result, error, confirm, close } = undo
+  if (!preview && !result && !error) return null
+  return (
+    <div className="mb-3 text-xs">
       {preview && (
-        <div role="dialog" data-testid="off-preview" className="mt-2 rounded border p-2">
+        <div role="dialog" data-testid="off-preview" className="rounded border p-2">
           {preview.nothingToUndo ? (
             <p>Nothing to undo.</p>
           ) : (
@@ -42,7 +63,7 @@ export function UndoEverything() {
               <ul className="list-disc pl-4">
                 {preview.staged.map((s) => <li key={s.path}>unstage {s.path} ({formatBytes(s.bytes)})</li>)}
                 {preview.locks.map((l) => (
-                  <li key={`${l.holder}:${l.path}`}>
+                  <li key={`${l.holder}:${l.path}`} data-testid="off-lock">
                     unlock {l.path} ({formatBytes(l.bytes)}, {l.holder === 'hearth' ? 'held by Hearth itself' : 'held by the helper'})
                   </li>
                 ))}
@@ -61,7 +82,7 @@ export function UndoEverything() {
           {preview.problems.map((p) => (
             <p key={p} className="mt-1 text-amber-700" data-testid="off-problem">{p}</p>
           ))}
-          <button onClick={() => setPreview(null)} className="ml-2 underline">close</button>
+          <button onClick={close} className="ml-2 underline">close</button>
         </div>
       )}
       {result && (

@@ -1,6 +1,7 @@
 // One file of a recording as a heat strip at a replay's moment: file order left to right, the
 // pages that arrived in the shown sample in amber.
 import type { PageRun } from '../../../../shared/api'
+import { PathText } from '../../components/PathText'
 import { useIsDark } from '../../components/ThemeToggle'
 import { flashColor, heatColor, useCanvas } from './draw'
 
@@ -30,7 +31,7 @@ export function ReplayStrip({ fractions, pages, added, file, label }: { fraction
   )
   return (
     <div className="space-y-0.5">
-      {label && <div className="truncate font-mono text-[11px] text-zinc-500" title={label}>{label}</div>}
+      {label && <PathText path={label} className="text-zinc-500" />}
       <canvas ref={canvas} className="h-5 w-full rounded" data-testid="replay-strip" aria-label="the file's pages in RAM at this moment, in file order" />
     </div>
   )

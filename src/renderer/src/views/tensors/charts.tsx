@@ -3,16 +3,28 @@ import { CartesianGrid, ComposedChart, Line, ReferenceLine, ResponsiveContainer,
 import { formatRate } from '../../../../shared/format'
 import type { TimelinePoint } from '../../../../shared/tensors/analysis'
 import { useIsDark } from '../../components/ThemeToggle'
+import { useTooltipStyle } from '../../components/chart-tooltip'
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`
-const mbps = (b: number) => `${(b / 1e6).toFixed(0)}`
+const MiB = 2 ** 20
+/** Axis ticks in MiB/s: three significant digits, so 0.25 does not round to "0". */
+const mibTick = (v: number) => String(Number(v.toPrecision(3)))
+/** The rate axis spans at least 1 MiB/s: with every rate 0 (a warm model) it still has ticks. */
+const atLeast = (min: number) => (dataMax: number) => Math.max(min, dataMax)
 
 /** Disk read rate, bytes becoming resident, and major faults per second, on one time axis. */
 export function RatesChart({ points, atMs, onSeek, height = 180 }: { points: TimelinePoint[]; atMs?: number; onSeek?: (tMs: number) => void; height?: number }) {
   const dark = useIsDark()
+  const tooltip = useTooltipStyle()
   const grid = dark ? '#3f3f46' : '#e4e4e7'
   const axis = dark ? '#a1a1aa' : '#71717a'
-  const data = points.map((p) => ({ t: p.tMs, disk: p.diskReadBytesPerSec ?? undefined, added: p.addedBytesPerSec, faults: p.majorFaultsPerSec ?? undefined }))
+  // Rates in MiB/s, so the axis picks round MiB ticks; the tooltip shows them as everywhere else.
+  const data = points.map((p) => ({
+    t: p.tMs,
+    disk: p.diskReadBytesPerSec === null ? undefined : p.diskReadBytesPerSec / MiB,
+    added: p.addedBytesPerSec / MiB,
+    faults: p.majorFaultsPerSec ?? undefined,
+  }))
   return (
     <div data-testid="rates-chart">
       <div style={{ height }}>
@@ -24,12 +36,12 @@ export function RatesChart({ points, atMs, onSeek, height = 180 }: { points: Tim
           >
             <CartesianGrid stroke={grid} strokeDasharray="3 3" />
             <XAxis dataKey="t" type="number" domain={[0, 'dataMax']} tickFormatter={secs} stroke={axis} fontSize={11} />
-            <YAxis yAxisId="b" tickFormatter={mbps} stroke={axis} fontSize={11} width={44} label={{ value: 'MB/s', angle: -90, position: 'insideLeft', fontSize: 10, fill: axis }} />
-            <YAxis yAxisId="f" orientation="right" stroke={axis} fontSize={11} width={44} label={{ value: 'faults/s', angle: 90, position: 'insideRight', fontSize: 10, fill: axis }} />
+            <YAxis yAxisId="b" domain={[0, atLeast(1)]} tickFormatter={mibTick} stroke={axis} fontSize={11} width={44} label={{ value: 'MiB/s', angle: -90, position: 'insideLeft', fontSize: 10, fill: axis }} />
+            <YAxis yAxisId="f" orientation="right" domain={[0, atLeast(4)]} allowDecimals={false} stroke={axis} fontSize={11} width={44} label={{ value: 'faults/s', angle: 90, position: 'insideRight', fontSize: 10, fill: axis }} />
             <Tooltip
               labelFormatter={(l) => secs(Number(l))}
-              formatter={(v, name) => (name === 'major faults/s' ? [Math.round(Number(v)), name] : [formatRate(Number(v)), name])}
-              contentStyle={{ background: dark ? '#18181b' : '#fff', border: `1px solid ${grid}`, fontSize: 12 }}
+              formatter={(v, name) => (name === 'major faults/s' ? [Math.round(Number(v)), name] : [formatRate(Number(v) * MiB), name])}
+              {...tooltip}
             />
             <Area yAxisId="b" dataKey="disk" name="disk read" stroke="#0284c7" fill="#0284c7" fillOpacity={0.2} isAnimationActive={false} connectNulls />
             <Line yAxisId="b" dataKey="added" name="became resident" stroke="#10b981" dot={false} strokeWidth={1.5} isAnimationActive={false} />
@@ -50,6 +62,7 @@ export function RatesChart({ points, atMs, onSeek, height = 180 }: { points: Tim
 /** When each layer was first touched: a diagonal is a layer-by-layer load, a cloud a scattered one. */
 export function LayerTouchChart({ touches, atMs, height = 180, maxMs }: { touches: (number | null)[]; atMs?: number; height?: number; maxMs?: number }) {
   const dark = useIsDark()
+  const tooltip = useTooltipStyle()
   const grid = dark ? '#3f3f46' : '#e4e4e7'
   const axis = dark ? '#a1a1aa' : '#71717a'
   const data = touches.flatMap((t, layer) => (t === null ? [] : [{ t, layer, seen: atMs === undefined || t <= atMs }]))
@@ -60,7 +73,7 @@ export function LayerTouchChart({ touches, atMs, height = 180, maxMs }: { touche
           <CartesianGrid stroke={grid} strokeDasharray="3 3" />
           <XAxis dataKey="t" type="number" name="first touch" domain={[0, maxMs ?? 'dataMax']} tickFormatter={secs} stroke={axis} fontSize={11} />
           <YAxis dataKey="layer" type="number" name="layer" stroke={axis} fontSize={11} width={44} allowDecimals={false} label={{ value: 'layer', angle: -90, position: 'insideLeft', fontSize: 10, fill: axis }} />
-          <Tooltip formatter={(v, name) => (name === 'first touch' ? secs(Number(v)) : v)} contentStyle={{ background: dark ? '#18181b' : '#fff', border: `1px solid ${grid}`, fontSize: 12 }} />
+          <Tooltip formatter={(v, name) => (name === 'first touch' ? secs(Number(v)) : v)} {...tooltip} />
           <Scatter data={data.filter((d) => d.seen)} fill="#10b981" isAnimationActive={false} />
           <Scatter data={data.filter((d) => !d.seen)} fill={dark ? '#52525b' : '#d4d4d8'} isAnimationActive={false} />
           {atMs !== undefined && <ReferenceLine x={atMs} stroke={dark ? '#fafafa' : '#18181b'} strokeDasharray="4 2" />}
