@@ -59,6 +59,17 @@ function help(): string {
   ].join('\n')
 }
 
+/**
+ * The argument parser's words, made the tool's: a negative number after an option reads to it
+ * as another option ("argument is ambiguous … use '--leave=-XYZ'"), which helps nobody.
+ */
+function usageMessage(err: Error, argv: string[]): string {
+  const m = /^Option '(--[\w-]+)' argument is ambiguous/.exec(err.message)
+  if (!m) return err.message
+  const given = argv[argv.indexOf(m[1]) + 1]
+  return `${m[1]} ${given}: a negative number is not a valid value for ${m[1]}`
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv
   if (!name || name === 'help' || name === '--help' || name === '-h') {
@@ -85,6 +96,14 @@ export async function main(argv: string[]): Promise<number> {
   }
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
+  // `hearth … | head`: the reader has gone, so there is no one left to tell anything; stop
+  // quietly, as other tools do, instead of dying of an unhandled EPIPE with a stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err
+      process.exit(0)
+    })
+  }
 
   let backend: Promise<Backend> | undefined
   let attached: Promise<CliBackend> | undefined
@@ -106,14 +125,17 @@ export async function main(argv: string[]): Promise<number> {
     return code
   } catch (err) {
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith?.('ERR_PARSE_ARGS')) {
-      process.stderr.write(`hearth ${name}: ${(err as Error).message}\nusage: ${cmd.usage}\n`)
+      process.stderr.write(`hearth ${name}: ${usageMessage(err as Error, rest)}\nusage: ${cmd.usage}\n`)
       return 2
     }
     if (err instanceof HearthError) {
       process.stderr.write(`hearth ${name}: ${err.message}\n`)
       return err.code === 'CANCELLED' ? 130 : 1
     }
-    process.stderr.write(`hearth ${name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+    // A fault of Hearth's own: the message, and the stack only for whoever asks for it.
+    const debug = Boolean(process.env.HEARTH_DEBUG)
+    const text = err instanceof Error ? (debug ? (err.stack ?? err.message) : err.message) : String(err)
+    process.stderr.write(`hearth ${name}: ${text}${debug ? '' : ' (HEARTH_DEBUG=1 shows where)'}\n`)
     return 1
   }
 }

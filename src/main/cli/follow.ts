@@ -37,6 +37,8 @@ export async function follow(backend: HearthApi, started: Job[], io: CliIo, json
     for (const id of ids) void backend.cancelJob({ id }).catch(() => {})
   }
   io.signal.addEventListener('abort', onInterrupt, { once: true })
+  // Ctrl-C while the jobs were being set up (the catalog scan): the abort has already happened.
+  if (io.signal.aborted) onInterrupt()
   try {
     draw()
     // A job may have ended before the subscription existed: ask once where each one stands.

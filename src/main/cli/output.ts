@@ -1,9 +1,10 @@
 // Plain-text output for the CLI: aligned tables and a one-line progress bar for terminals.
-import { formatBytes, formatDuration, formatPercent, formatRate } from '../../shared/format'
+import { formatBytes, formatDuration, formatPercent, formatRate, printable } from '../../shared/format'
 import type { Job } from '../../shared/api'
 
-export function table(rows: string[][], rightAligned: number[] = []): string {
-  if (rows.length === 0) return ''
+export function table(cells: string[][], rightAligned: number[] = []): string {
+  if (cells.length === 0) return ''
+  const rows = cells.map((r) => r.map(printable))
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => [...(r[c] ?? '')].length)))
   return rows
     .map((r) =>
@@ -27,7 +28,7 @@ export function bar(fraction: number, width: number): string {
 export function progressLine(job: Job, columns: number): string {
   const frac = job.totalBytes > 0 ? job.doneBytes / job.totalBytes : job.status === 'done' ? 1 : 0
   const tail = ` ${formatPercent(frac).padStart(5)} ${formatBytes(job.doneBytes)}/${formatBytes(job.totalBytes)}  ${formatRate(job.bytesPerSec)}  ${job.etaMs === null ? '' : `ETA ${formatDuration(job.etaMs)}`}`
-  const head = `${job.kind} ${job.label}`.slice(0, Math.max(10, Math.floor(columns / 3)))
+  const head = printable(`${job.kind} ${job.label}`).slice(0, Math.max(10, Math.floor(columns / 3)))
   const width = Math.max(10, Math.min(40, columns - head.length - tail.length - 3))
   return `${head} ${bar(frac, width)}${tail}`
 }

@@ -69,7 +69,7 @@ function summaryLines(rec: Recording): string[] {
     `sequential: ${s.sequentiality.share === null ? 'not enough reads to judge' : formatPercent(s.sequentiality.share)} (128 KiB rule)` +
       (s.peakDiskReadBytesPerSec !== null ? `; peak disk read ${formatRate(s.peakDiskReadBytesPerSec)}` : ''),
     names.length ? `first touched: ${names.slice(0, 5).join(', ')}${names.length > 5 ? ` … last: ${names[names.length - 1]}` : ''}` : 'no tensor was touched',
-    `recorder CPU: ${s.recorderCpuShare === null ? '?' : formatPercent(s.recorderCpuShare)} of one core`,
+    s.recorderCpuShare === null ? 'recorder CPU: not measured (the recording was under a second)' : `recorder CPU: ${formatPercent(s.recorderCpuShare)} of one core`,
   ]
 }
 

@@ -177,9 +177,14 @@ export interface RecordingSummary {
   endBytes: number
   sequentiality: Sequentiality
   peakDiskReadBytesPerSec: number | null
-  /** Recorder CPU time / wall time, when the end line carries it */
+  /**
+   * Recorder CPU time / wall time, when the end line carries it and the recording ran a second
+   * or more (shorter, the set-up's own CPU reads as more than a whole core)
+   */
   recorderCpuShare: number | null
 }
+
+const minCpuShareMs = 1000
 
 export function summarize(rec: Recording): RecordingSummary {
   const page = rec.header.pageBytes
@@ -195,7 +200,7 @@ export function summarize(rec: Recording): RecordingSummary {
     endBytes: rec.samples[rec.samples.length - 1]?.residentBytes ?? pages(rec.initial.resident) * page,
     sequentiality: sequentiality(rec),
     peakDiskReadBytesPerSec: disk.length ? Math.max(...disk) : null,
-    recorderCpuShare: rec.end && durationMs > 0 ? rec.end.recorderCpuMs / durationMs : null,
+    recorderCpuShare: rec.end && durationMs >= minCpuShareMs ? rec.end.recorderCpuMs / durationMs : null,
   }
 }
 

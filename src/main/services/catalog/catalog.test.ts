@@ -198,6 +198,25 @@ describe('catalog: resolve', () => {
     expect(none?.message).toMatch(/no-such-model-xyz.*hearth models/)
     expect((await err(svc.resolve([join(dir, 'missing.gguf')])))?.code).toBe('NOT_FOUND')
     expect((await err(svc.resolve([dir])))?.code).toBe('BAD_INPUT')
+
+    // What a path that is no model file is, said plainly: a folder (also as a bare name where the
+    // command runs), a link loop; and a name with a newline stays on one line.
+    const folder = await err(svc.resolve([dir]))
+    expect(folder?.message).toMatch(/is a folder, not a model file; .*hearth models --add-folder/)
+    const cwd = process.cwd()
+    await mkdir(join(dir, 'a-folder.gguf'))
+    process.chdir(dir)
+    try {
+      expect((await err(svc.resolve(['a-folder.gguf'])))?.message).toMatch(/^a-folder\.gguf is a folder, not a model file/)
+    } finally {
+      process.chdir(cwd)
+    }
+    await symlink('loop.gguf', join(dir, 'loop.gguf'))
+    const loop = await err(svc.resolve([join(dir, 'loop.gguf')]))
+    expect(loop?.code).toBe('BAD_INPUT')
+    expect(loop?.message).toMatch(/loop\.gguf is a symbolic link loop/)
+    const odd = await err(svc.resolve(['no\nsuch']))
+    expect(odd?.message).toMatch(/^no model or file matches "no\\nsuch"/)
   })
 })
 

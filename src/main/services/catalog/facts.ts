@@ -34,7 +34,7 @@ export async function parseGguf(path: string, bytes: number): Promise<Parsed<Ggu
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'ENOENT') return { ok: false, reason: 'vanished during the scan' }
     if (code === 'EACCES' || code === 'EPERM') return { ok: false, reason: 'cannot read this file: permission denied' }
-    if (/magic number/i.test(msg)) return { ok: false, reason: 'not a GGUF file (bad magic): the name ends in .gguf but the content is something else' }
+    if (/magic number|magic bytes|not a GGUF/i.test(msg)) return { ok: false, reason: 'not a GGUF file (bad magic): the name ends in .gguf but the content is something else' }
     if (/maximum chunk fetches|RangeError|outside the bounds|Offset is outside/i.test(msg) || err instanceof RangeError) {
       return { ok: false, reason: `truncated GGUF: the file (${bytes} bytes) ends inside its header (an interrupted download?)` }
     }

@@ -79,6 +79,16 @@ const ranOffTheEnd = /maximum chunk fetches|outside the bounds|Offset is outside
 
 /** Throws an Error whose message says why the file is not a readable GGUF (GgufTruncatedError when it is cut short). */
 export async function readGgufHeader(path: string): Promise<GgufHeader> {
+  // What the file is when it is no GGUF at all, in words (the library says "not starting with
+  // GGUF magic number" for an empty file as for a safetensors one).
+  const head = await readRangeUncached(path, 0, 16)
+  if (head.totalBytes === 0) throw new Error('it is an empty file (0 bytes): an interrupted or placeholder download')
+  const first = Buffer.from(head.data.subarray(0, 4))
+  if (head.totalBytes < 4 && 'GGUF'.startsWith(first.toString('latin1'))) throw new GgufTruncatedError(head.totalBytes, 'header')
+  if (first.toString('latin1') !== 'GGUF') {
+    const json = head.data.length >= 9 && head.data[8] === 0x7b // safetensors: u64 header length, then '{'
+    throw new Error(json ? 'it is a safetensors file, not a GGUF' : `it does not start with the GGUF magic bytes (it starts with 0x${first.toString('hex')})`)
+  }
   const { gguf } = await ggufLib()
   const size = { bytes: -1 }
   let out: Awaited<ReturnType<typeof gguf>>

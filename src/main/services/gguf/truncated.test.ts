@@ -85,3 +85,23 @@ describe('a GGUF cut short', () => {
     }
   })
 })
+
+describe('a file that is no GGUF at all', () => {
+  it('is named for what it is: empty, cut within the magic, a safetensors file, something else', async () => {
+    const put = (name: string, data: Buffer) => (writeFileSync(join(dir, name), data), join(dir, name))
+    const st = Buffer.alloc(8 + 2)
+    st.writeBigUInt64LE(2n)
+    st.write('{}', 8)
+    const cases: [string, RegExp][] = [
+      [put('empty.gguf', Buffer.alloc(0)), /^it is an empty file \(0 bytes\): an interrupted or placeholder download$/],
+      [put('three.gguf', Buffer.from('GGU')), /^truncated GGUF: the file is 3 bytes/],
+      [put('st.gguf', st), /^it is a safetensors file, not a GGUF$/],
+      [put('elf.gguf', Buffer.from('\x7fELF\x02\x01\x01\x00', 'latin1')), /^it does not start with the GGUF magic bytes \(it starts with 0x7f454c46\)$/],
+    ]
+    for (const [path, re] of cases) expect(((await readGgufHeader(path).catch((e: Error) => e)) as Error).message).toMatch(re)
+    // `hearth tensors` and `hearth plan` carry the reason
+    const tensors = spawnSync(process.execPath, [join(root, 'bin/hearth.js'), 'tensors', cases[0][0]], { encoding: 'utf8', env: { ...process.env, HEARTH_NO_DAEMON: '1', XDG_CONFIG_HOME: join(dir, 'cfg') } })
+    expect(tensors.status).toBe(1)
+    expect(tensors.stderr).toMatch(/empty\.gguf is not a readable GGUF file \(it is an empty file \(0 bytes\)/)
+  })
+})
