@@ -110,5 +110,21 @@ describe('hearth CLI', () => {
     const unknown = hearth(['frobnicate'])
     expect(unknown.code).toBe(2)
     expect(unknown.err).toMatch(/unknown command "frobnicate"/)
+    // A negative number reads to the argument parser as another option: the tool says what is wrong.
+    const negative = hearth(['run', 'llama', '--leave', '-1'])
+    expect(negative.code).toBe(2)
+    expect(negative.err).toMatch(/^hearth run: --leave -1: a negative number is not a valid value for --leave\nusage: hearth run /)
+  })
+
+  it('output into a pipe whose reader has gone (| head, | true) ends quietly, with no stack trace', () => {
+    // `true` exits at once, long before node has started: every write meets a closed pipe.
+    const r = spawnSync('bash', ['-c', `"${process.execPath}" "${join(root, 'bin/hearth.js')}" models | true; echo "exit \${PIPESTATUS[0]}" >&2`], {
+      cwd: root,
+      env: { PATH: process.env.PATH, ...mh.env },
+      encoding: 'utf8',
+      timeout: 60_000,
+    })
+    expect(r.stderr).not.toMatch(/EPIPE|Unhandled|node:events/)
+    expect(r.stderr).toMatch(/(^|\n)exit 0\n$/)
   })
 })
