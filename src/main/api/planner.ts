@@ -18,6 +18,7 @@ import type { z } from 'zod'
 import type { planGpuInput, planModelInput } from '../../shared/contract/planner'
 import type { Context } from '../context'
 import { readGgufHeader } from '../services/gguf/read-gguf'
+import { plannerStillWorks } from '../services/gpu'
 import { checkAll, checkProcess, deviationFor, withChecks, type PlanCheckDeps } from '../services/gpu/plan-check'
 import { measureHostBandwidth } from '../services/planner/host-bandwidth'
 import { llamaCapabilities } from '../services/planner/llama-server'
@@ -140,7 +141,10 @@ async function gpusOf(ctx: Context, input: PlanRequest): Promise<PlanGpu[]> {
   // numbers them with CUDA_DEVICE_ORDER=PCI_BUS_ID).
   const s = await ctx.gpu.now()
   const cards = s.gpus.filter((d) => d.freeBytes ?? d.totalBytes)
-  if (!cards.length) throw new HearthError('UNAVAILABLE', `${s.noGpuReason ?? 'No GPU found.'} Give the card's VRAM (vramMiB / --vram-mib) or pick a preset.`)
+  if (!cards.length) {
+    const why = (s.noGpuReason ?? 'No GPU found.').replace(plannerStillWorks, '')
+    throw new HearthError('UNAVAILABLE', `${why} To plan for a card anyway, give its VRAM: \`hearth plan … --vram-mib N\`, or pick a card in the app's Planner.`)
+  }
   return cards.map((g) => detected(g.name, (g.freeBytes ?? g.totalBytes)!))
 }
 

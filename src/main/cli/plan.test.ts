@@ -8,7 +8,7 @@ import { parsePlanArgs, planCommand, planJson } from './plan'
 import { plannerApi } from '../api/planner'
 import type { Context } from '../context'
 import type { CliIo } from './command'
-import { createGpuService } from '../services/gpu'
+import { createGpuService, plannerStillWorks } from '../services/gpu'
 import { readNvidiaSmi } from '../services/gpu/nvidia-smi'
 import { createHub } from '../hub'
 
@@ -80,6 +80,10 @@ describe('hearth plan on written GGUFs', () => {
     expect(j).toMatchObject({ vramTotalMiB: 6144, fits: true })
     // Without --vram-mib on a machine with no GPU: a plain answer naming the fix.
     await expect(api.plan({ models: [{ target: chat }] })).rejects.toThrow(/No GPU found.*--vram-mib/)
+    // said once, in words a CLI user can act on (no API field names, no "preset" the CLI lacks)
+    const seen = { gpu: { now: async () => ({ atMs: 0, source: 'none', gpus: [], noGpuReason: `No GPU found: nvidia-smi not found.${plannerStillWorks}` }) } } as unknown as Context
+    const noGpu = await plannerApi(seen, { llama: async () => null }).plan({ models: [{ target: chat }] }).catch((e: Error) => e)
+    expect((noGpu as Error).message).toBe("No GPU found: nvidia-smi not found. To plan for a card anyway, give its VRAM: `hearth plan … --vram-mib N`, or pick a card in the app's Planner.")
     // A file that is no model is the error to show first, whatever the cards: else the user adds
     // --vram-mib only to learn the model was wrong.
     const notModel = join(dir, 'notes.txt')

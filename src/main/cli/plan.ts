@@ -190,7 +190,10 @@ export const planCommand: CliCommand = {
     const backend = await io.backend()
     if (args.checkPid !== undefined) {
       const c = await backend.planCheck({ pid: args.checkPid })
-      io.out(args.json ? JSON.stringify(c, null, 2) : checkText(c))
+      // --json: the object on stdout either way (its `error` says why); text: a failure on stderr
+      if (args.json) io.out(JSON.stringify(c, null, 2))
+      else if (c.error) io.err(checkText(c))
+      else io.out(checkText(c))
       return c.error ? 1 : 0
     }
     const gpus = args.gpusMiB?.map((mib) => ({ name: `${mib} MiB card`, totalMiB: mib }))

@@ -9,6 +9,9 @@ import { readDrm } from './drm'
 import { readFile } from 'node:fs/promises'
 import { attributeProcess, indexFiles, type ModelFileKey } from './attribution'
 
+/** What the GPU panel adds to "No GPU found"; the planner's own error says it for its caller. */
+export const plannerStillWorks = ' The planner still works: pick a card or enter its VRAM.'
+
 export interface GpuService {
   now(): Promise<GpuSample>
   history(sinceMs?: number): GpuSample[]
@@ -81,7 +84,7 @@ export function createGpuService(deps: { hub: Hub; catalog?: CatalogService; sou
     }
     gpus = gpus.sort((a, b) => a.id.localeCompare(b.id))
     const out: GpuSample = { atMs, source, gpus }
-    if (!gpus.length) out.noGpuReason = `No GPU found: ${reasons.join('; ')}. The planner still works: pick a card or enter its VRAM.`
+    if (!gpus.length) out.noGpuReason = `No GPU found: ${reasons.join('; ')}.${plannerStillWorks}`
     return out
   }
 

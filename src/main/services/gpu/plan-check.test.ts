@@ -100,10 +100,15 @@ describe('hearth plan --check: a running server against the plan of its own comm
   it('says why when it cannot check: no such process, not a server', async () => {
     expect((await api.planCheck({ pid: 999999 })).error).toMatch(/no process 999999/)
     expect((await api.planCheck({ pid: 777 })).error).toMatch(/sleep is neither llama-server nor an Ollama runner/)
+    const notServer = await api.planCheck({ pid: 777 })
+    expect(notServer.notes).toEqual([]) // nothing was planned: no notes on how it would have been
     const out: string[] = []
-    const io = { out: (t: string) => out.push(t), backend: async () => api } as unknown as CliIo
+    const err: string[] = []
+    const io = { out: (t: string) => out.push(t), err: (t: string) => err.push(t), backend: async () => api } as unknown as CliIo
     expect(await planCommand.run(['--check', '777'], io)).toBe(1)
-    expect(out[0]).toMatch(/cannot check: /)
+    expect(out).toEqual([]) // a failure goes to stderr
+    expect(err[0]).toMatch(/cannot check: /)
+    expect(err[0]).not.toMatch(/note:/)
   })
 })
 

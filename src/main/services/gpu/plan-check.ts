@@ -75,7 +75,8 @@ export async function checkProcess(pid: number, deps: PlanCheckDeps): Promise<Pl
   const usedBytes = on.reduce((s, g) => s + (g.processes.find((p) => p.pid === pid)?.usedBytes ?? 0), 0)
   const usedMiB = on.length && on.every((g) => g.processes.find((p) => p.pid === pid)?.usedBytes !== null) ? Math.round((usedBytes / MiB) * 100) / 100 : null
   const base = { pid, kind: cl.kind, commandLine: argv, notes: [...cl.notes], ...(card ? { card: card.name, gpuIndex: card.index } : {}) }
-  if (cl.kind === 'unknown') return { ...fail(pid, argv, `${argv[0] ?? 'process'} is neither llama-server nor an Ollama runner: Hearth plans only those`, base), processKey: key }
+  // (no notes: they are about how a llama-server's flags were planned, and nothing was)
+  if (cl.kind === 'unknown') return { ...fail(pid, argv, `${argv[0] ?? 'process'} is neither llama-server nor an Ollama runner: Hearth plans only those`, { ...base, notes: [] }), processKey: key }
   // -m relative to the server's working directory; else the model file telemetry saw it hold.
   let modelPath = cl.model
   if (modelPath && !isAbsolute(modelPath)) {
