@@ -93,11 +93,14 @@ export function createEvicting(deps: WarmServiceDeps, locking: Locking) {
         for (const f of group.files) progress.add(await evictFile(f.path, files))
         // how to name it to `hearth unlock`: its model id, or the path (quoted when it has spaces)
         const target = group.modelId ?? (/\s/.test(group.key) ? `"${group.key}"` : group.key)
-        return stayedNote(
+        const note = stayedNote(
           files.reduce((s, f) => s + (f.residentBytes ?? 0), 0),
           files,
           target,
         )
+        // An evict of a pinned model lasts only until keep-warm's next look: say so, and how not.
+        const pinned = group.modelId !== undefined && deps.settings.get().pins.includes(group.modelId)
+        return pinned ? `${note}; it is pinned, so keep-warm (the app or \`hearth daemon\`) reads it back soon: \`hearth unpin ${target}\` to keep it out of RAM` : note
       },
     })
     const job = await h.done

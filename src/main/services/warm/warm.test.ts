@@ -319,8 +319,12 @@ describe('keep-warm', () => {
     expect(p.lastRewarmMs).not.toBeNull()
     expect(p.rewarms).toBeGreaterThanOrEqual(1)
     expect(p.lastRewarmBytes).toBeGreaterThan(80 * MiB)
+    // An evict of the pinned model says it will not last, and how to make it last.
+    const [pinnedEvict] = await warm.evict(['pinned'])
+    expect(pinnedEvict.job.note).toBe('evicted; it is pinned, so keep-warm (the app or `hearth daemon`) reads it back soon: `hearth unpin pinned` to keep it out of RAM')
     await warm.unpin('pinned')
     expect(settings.get().pins).toEqual([])
+    expect((await warm.evict(['pinned']))[0].job.note).toBe('evicted')
   })
 })
 
