@@ -1,7 +1,7 @@
 // The CLI as users run it: a child process over a temp HOME with real layouts of every source.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawnSync } from 'node:child_process'
-import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs'
+import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { makeModelHome, type ModelHome } from './fixtures/model-home'
@@ -64,6 +64,24 @@ describe('hearth CLI', () => {
     expect(f.bytes).toBe(m.files[0].bytes)
     expect(f.residentBytes).toBeGreaterThanOrEqual(64 << 10)
     expect(f.residentBytes).toBeLessThan(f.bytes / 2)
+  })
+
+  it('pin shows the pinned model\'s residency at once, with no daemon running keep-warm', () => {
+    const models = JSON.parse(hearth(['models', '--json']).out) as Array<{ id: string; files: { path: string }[] }>
+    const m = models.find((x) => x.files.length === 1)!
+    readFileSync(m.files[0].path) // all of it in RAM
+    const r = hearth(['pin', m.id])
+    expect(r.code, r.err).toBe(0)
+    expect(r.out).toMatch(new RegExp(`^${m.id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+100(\\.0)?%\\s`, 'm'))
+    expect(hearth(['unpin', m.id]).code).toBe(0)
+  })
+
+  it('status of an empty file says empty, not 100% of nothing', () => {
+    const empty = join(dir, 'empty.gguf')
+    writeFileSync(empty, '')
+    const r = hearth(['status', empty])
+    expect(r.code, r.err).toBe(0)
+    expect(r.out).toMatch(/\s0 B\s+empty\s+0 B\s+.*empty\.gguf$/m)
   })
 
   it('models --add-folder brings a folder of models in, kept in settings; --remove-folder takes it out; status says when nothing is known', async () => {

@@ -65,6 +65,7 @@ describe('hearth run', () => {
     bad([model, '--limit-by', 'pressure'], 2, /--limit-by needs --leave GIB/)
     bad([model, '--loader', 'vllm'], 2, /--loader must be one of builtin, llama-cli, ollama/)
     bad([model, '--repeat', '0'], 2, /--repeat must be a whole number of at least 1/)
+    bad([model, '--leave', '100000'], 1, /leaving the model 97\.7 TiB is more than this machine's RAM \(\d+(\.\d+)? GiB\), so nothing would be limited; give --leave in GiB under \d+/)
     bad([], 2, /name one model/)
     bad([join(dir, 'missing.gguf')], 1, /missing\.gguf/)
     bad([join(dir, 'not-a-model.gguf')], 1, /is not a GGUF file/)

@@ -40,7 +40,7 @@ export const statusCommand: CliCommand = {
       rows.push([
         known ? bar(frac, 12) : '?'.repeat(12),
         known ? formatBytes(f.residentBytes!) : 'unknown',
-        known ? formatPercent(f.bytes > 0 ? frac : 1) : '',
+        known ? (f.bytes > 0 ? formatPercent(frac) : 'empty') : '',
         formatBytes(f.bytes),
         f.path + (f.staged ? '  [RAM disk]' : '') + (f.unknownReason ? `  (${f.unknownReason})` : ''),
       ])

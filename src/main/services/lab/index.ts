@@ -22,6 +22,7 @@ import type { StagingService } from '../staging'
 import { readStagedMountPoints } from '../staging/mounts'
 import type { WarmService } from '../warm'
 import { readMemInfo } from '../warm/meminfo'
+import { formatBytes } from '../../../shared/format'
 import { createExperimentRunner } from './experiment'
 import { builtinLoader } from './loaders/builtin'
 import { llamaBinaryLoader, llamaTemplates } from './loaders/llama-binary'
@@ -119,6 +120,13 @@ export function createLabService(deps: LabDeps) {
     const { model, weights, name } = await resolveLabModel(deps.catalog, input.target)
     const method = input.limitBy ?? 'cgroup'
     refuseUnrunnable(input, kind, method, model, name)
+    const ram = (await readMemInfo()).memTotalBytes
+    if (input.leaveBytes !== undefined && ram > 0 && input.leaveBytes >= ram) {
+      throw new HearthError(
+        'BAD_INPUT',
+        `leaving the model ${formatBytes(input.leaveBytes)} is more than this machine's RAM (${formatBytes(ram)}), so nothing would be limited; give --leave in GiB under ${Math.floor(ram / 2 ** 30)}`,
+      )
+    }
     const matrix = input.matrix ?? (['cold', 'warm', 'staged'] as const).filter((m) => m !== 'staged' || deps.staging.privilege().available)
     const repeat = input.repeat ?? 1
     const tokens = input.tokens ?? s.tokens

@@ -18,7 +18,15 @@ export function createKeepWarm(deps: WarmServiceDeps, warming: Warming) {
     if (!p) pinState.set(id, (p = { modelId: id, residentFraction: null, lastCheckMs: null, lastRewarmMs: null, lastRewarmBytes: 0, rewarms: 0 }))
     return p
   }
-  function listPins(): PinInfo[] {
+  /**
+   * The pins, each with its residency: measured now where keep-warm has not looked yet (a CLI's
+   * own backend runs no keep-warm, and showed "?" for a model that was all in RAM).
+   */
+  async function listPins(): Promise<PinInfo[]> {
+    for (const id of settings.get().pins) {
+      const p = pinInfo(id)
+      if (p.residentFraction === null) await look(p, id).catch(() => undefined) // gone or unreadable: stays unknown
+    }
     return settings.get().pins.map((id) => ({ ...pinInfo(id) }))
   }
 
@@ -61,17 +69,23 @@ export function createKeepWarm(deps: WarmServiceDeps, warming: Warming) {
     return { bytes, resident }
   }
 
-  async function checkPin(id: string, threshold: number, minIntervalMs: number): Promise<void> {
-    const p = pinInfo(id)
+  /** Resolves a pin's files and records how much of them is resident. */
+  async function look(p: PinInfo, id: string) {
     const files = await deps.resolve([id])
     const { bytes, resident } = measure(files.map((f) => f.path))
     p.lastCheckMs = Date.now()
     p.residentFraction = bytes > 0 ? resident / bytes : 1
-    if (p.residentFraction >= threshold) return
+    return { files, bytes, resident, fraction: p.residentFraction }
+  }
+
+  async function checkPin(id: string, threshold: number, minIntervalMs: number): Promise<void> {
+    const p = pinInfo(id)
+    const { files, bytes, resident, fraction } = await look(p, id)
+    if (fraction >= threshold) return
     if (p.lastRewarmMs !== null && Date.now() - p.lastRewarmMs < minIntervalMs) return
     const busy = jobs.list().some((j) => (j.status === 'running' || j.status === 'queued') && j.modelId === id)
     if (busy) return
-    const was = p.residentFraction
+    const was = fraction
     const [group] = groupTargets(files, deps.modelName)
     p.lastRewarmMs = Date.now()
     const h = await warming.startWarm(group, bytes - resident, { idle: true }, 'rewarm', ` (kept warm: residency had dropped to ${Math.round(was * 100)}%)`)

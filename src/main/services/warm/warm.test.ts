@@ -315,7 +315,7 @@ describe('keep-warm', () => {
     expect(end.status).toBe('done')
     expect(end.note).toMatch(/kept warm: residency had dropped to \d+%/)
     expect(fincoreBytes(data)).toBeGreaterThanOrEqual(96 * MiB - droppedAfterReadSlackBytes)
-    const [p] = warm.pins()
+    const [p] = await warm.pins()
     expect(p.lastRewarmMs).not.toBeNull()
     expect(p.rewarms).toBeGreaterThanOrEqual(1)
     expect(p.lastRewarmBytes).toBeGreaterThan(80 * MiB)
