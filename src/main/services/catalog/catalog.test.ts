@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { chmod, mkdir, mkdtemp, rm, symlink, unlink, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -114,17 +114,34 @@ describe('catalog: sources', () => {
 })
 
 describe('catalog: ids and rescans', () => {
-  it('keeps ids stable across scans and restarts, and does not re-parse unchanged headers', async () => {
-    const a = service(home).svc
+  it('keeps ids stable across scans and restarts, and does not re-parse unchanged headers, in this process or the next', async () => {
+    const cacheHome = { XDG_CACHE_HOME: join(dir, 'cache-ids') }
+    const a = service(home, {}, cacheHome).svc
     const first = await a.scan()
     const parses = a.headerParses
     expect(parses).toBeGreaterThan(10)
     const second = await a.scan()
     expect(a.headerParses).toBe(parses)
-    const restarted = await service(home).svc.scan()
+    // A new process (every CLI command is one) reads the headers parsed before from the cache file.
+    const next = service(home, {}, cacheHome).svc
+    const restarted = await next.scan()
+    expect(next.headerParses).toBe(0)
     const ids = (c: Catalog) => c.models.map((m) => `${m.id}=${byKey(m)}`).sort()
     expect(ids(second)).toEqual(ids(first))
     expect(ids(restarted)).toEqual(ids(first))
+    expect(restarted.models.map((m) => m.facts)).toEqual(first.models.map((m) => m.facts))
+    expect(restarted.skipped).toEqual(first.skipped)
+    // …and parses again exactly the file that changed; a cache file that is no JSON costs only speed.
+    const changed = first.models.find((m) => m.format === 'gguf')!.files[0].path
+    const t = new Date(Date.now() + 5000)
+    await utimes(changed, t, t)
+    const third = service(home, {}, cacheHome).svc
+    await third.scan()
+    expect(third.headerParses).toBe(1)
+    await writeFile(join(dir, 'cache-ids', 'hearth', 'headers.json'), '{ not json')
+    const fourth = service(home, {}, cacheHome).svc
+    expect(ids(await fourth.scan())).toEqual(ids(first))
+    expect(fourth.headerParses).toBe(parses)
   })
 
   it('shares one scan between concurrent callers and publishes the result', async () => {

@@ -1,5 +1,7 @@
 // Header facts of model files, read with bounded reads only (never the weights), cached by
 // (path, size, mtime) so a rescan of an unchanged tree parses nothing again.
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
 import type { GgufFacts, SafetensorsFacts } from '../../../shared/api'
 import { GgufTruncatedError, ggufFacts, readGgufHeader, type GgufHeader } from '../gguf/read-gguf'
 import { readRangeUncached } from '../../sys/direct-read'
@@ -96,10 +98,65 @@ export function safetensorsFacts(perShard: Array<Record<string, number>>): Safet
 }
 
 /** Caches parse results by (path, size, mtime); lives as long as the catalog service. */
+type Entry<T> = { key: string; result: Promise<Parsed<T>> }
+type StoredEntry<T> = { key: string; result: Parsed<T> }
+interface StoredHeaders {
+  version: 1
+  gguf: Record<string, StoredEntry<GgufFileFacts>>
+  st: Record<string, StoredEntry<Record<string, number>>>
+}
+
+/** Outcomes that say nothing lasting about the file's bytes (a permission can change, a file come back). */
+const passing = (r: Parsed<unknown>) => !r.ok && /vanished|permission/.test(r.reason)
+
 export class HeaderCache {
-  private gguf = new Map<string, { key: string; result: Promise<Parsed<GgufFileFacts>> }>()
-  private st = new Map<string, { key: string; result: Promise<Parsed<Record<string, number>>> }>()
+  private gguf = new Map<string, Entry<GgufFileFacts>>()
+  private st = new Map<string, Entry<Record<string, number>>>()
   parses = 0
+  /** Parsed since the last save */
+  private dirty = false
+
+  /**
+   * Takes in what an earlier process saved (every CLI command is a new process that scans: read
+   * again, each header cost tens of milliseconds, far more on a network share). Entries are
+   * keyed by size and mtime like the ones parsed here; a file unreadable as JSON is ignored.
+   */
+  async load(file: string): Promise<void> {
+    let stored: StoredHeaders
+    try {
+      stored = JSON.parse(await readFile(file, 'utf8')) as StoredHeaders
+    } catch {
+      return
+    }
+    if (stored?.version !== 1) return
+    const take = <T>(m: Map<string, Entry<T>>, from: Record<string, StoredEntry<T>> | undefined) => {
+      for (const [path, e] of Object.entries(from ?? {})) {
+        const ok = typeof e?.key === 'string' && typeof e.result?.ok === 'boolean' && (e.result.ok ? typeof e.result.value === 'object' : typeof e.result.reason === 'string')
+        if (ok && !m.has(path)) m.set(path, { key: e.key, result: Promise.resolve(e.result) })
+      }
+    }
+    take(this.gguf, stored.gguf)
+    take(this.st, stored.st)
+  }
+
+  /** Writes what is known (atomically: a reader never sees half a file), when anything new was parsed. */
+  async save(file: string): Promise<void> {
+    if (!this.dirty) return
+    this.dirty = false
+    const dump = async <T>(m: Map<string, Entry<T>>) => {
+      const out: Record<string, StoredEntry<T>> = {}
+      for (const [path, e] of m) {
+        const result = await e.result
+        if (!passing(result)) out[path] = { key: e.key, result }
+      }
+      return out
+    }
+    const stored: StoredHeaders = { version: 1, gguf: await dump(this.gguf), st: await dump(this.st) }
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 })
+    const tmp = `${file}.${process.pid}.tmp`
+    await writeFile(tmp, JSON.stringify(stored), { mode: 0o600 })
+    await rename(tmp, file)
+  }
 
   ggufOf(path: string, bytes: number, mtimeMs: number): Promise<Parsed<GgufFileFacts>> {
     return this.memo(this.gguf, path, bytes, mtimeMs, () => parseGguf(path, bytes))
@@ -111,7 +168,13 @@ export class HeaderCache {
 
   /** Forget files not seen in the last scan so the cache does not grow without bound. */
   retain(paths: Set<string>): void {
-    for (const m of [this.gguf, this.st] as Array<Map<string, unknown>>) for (const k of m.keys()) if (!paths.has(k)) m.delete(k)
+    for (const m of [this.gguf, this.st] as Array<Map<string, unknown>>) {
+      for (const k of m.keys()) {
+        if (paths.has(k)) continue
+        m.delete(k)
+        this.dirty = true
+      }
+    }
   }
 
   private memo<T>(m: Map<string, { key: string; result: Promise<Parsed<T>> }>, path: string, bytes: number, mtimeMs: number, parse: () => Promise<Parsed<T>>) {
@@ -119,6 +182,7 @@ export class HeaderCache {
     const hit = m.get(path)
     if (hit && hit.key === key) return hit.result
     this.parses++
+    this.dirty = true
     const result = parse()
     m.set(path, { key, result })
     // A vanished file may come back; do not remember that.

@@ -1,5 +1,6 @@
 // The model catalog: finds every model in the places apps keep them (no configuration), reads
 // their headers' facts, and rescans when a root changes.
+import { join } from 'node:path'
 import type { Catalog } from '../../../shared/api'
 import type { CatalogService, ResolvedFile } from '../../context'
 import type { Hub } from '../../hub'
@@ -42,6 +43,8 @@ const empty = (): Catalog => ({ models: [], skipped: [], roots: [], scannedAtMs:
 
 export function createCatalogService(deps: CatalogDeps, options: CatalogOptions = {}): CatalogServiceWithStats {
   const cache = new HeaderCache()
+  const cacheFile = join(deps.env.XDG_CACHE_HOME || join(homeDir(deps.env), '.cache'), 'hearth', 'headers.json')
+  let loaded: Promise<void> | undefined
   let catalog = empty()
   let running: Promise<Catalog> | undefined
   let again = false
@@ -50,6 +53,7 @@ export function createCatalogService(deps: CatalogDeps, options: CatalogOptions 
   let lastRootPaths: string[] = []
 
   async function scanOnce(): Promise<Catalog> {
+    await (loaded ??= cache.load(cacheFile))
     const roots = await findRoots(deps.env, deps.settings.get().folders)
     const result = await scanRoots(roots, {
       cache,
@@ -59,6 +63,8 @@ export function createCatalogService(deps: CatalogDeps, options: CatalogOptions 
       parseConcurrency: 4,
     })
     catalog = result.catalog
+    // for the next process: a cache that cannot be written only costs speed
+    await cache.save(cacheFile).catch(() => undefined)
     lastWatchDirs = result.watchDirs
     lastRootPaths = roots.map((r) => r.path)
     deps.hub.publish('catalog', catalog)
