@@ -129,7 +129,7 @@ describe('catalog: ids and rescans', () => {
     const ids = (c: Catalog) => c.models.map((m) => `${m.id}=${byKey(m)}`).sort()
     expect(ids(second)).toEqual(ids(first))
     expect(ids(restarted)).toEqual(ids(first))
-    expect(restarted.models.map((m) => m.facts)).toEqual(first.models.map((m) => m.facts))
+    expect(restarted.models.map((m) => [m.gguf, m.safetensors])).toEqual(first.models.map((m) => [m.gguf, m.safetensors]))
     expect(restarted.skipped).toEqual(first.skipped)
     // …and parses again exactly the file that changed; a cache file that is no JSON costs only speed.
     const changed = first.models.find((m) => m.format === 'gguf')!.files[0].path
