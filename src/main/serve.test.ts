@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
+import { connect } from 'node:net'
 import { networkInterfaces, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawn } from 'node:child_process'
@@ -150,5 +151,29 @@ describe('where serve finds the built UI', () => {
     expect(defaultRendererDir(join(clone, 'src/main'), elsewhere)).toBe(join(clone, 'out/renderer'))
     // Nothing built: the answer names ./out/renderer, which the "not built" page tells to build.
     expect(defaultRendererDir(join(tree, 'nothing/main/chunks'), elsewhere)).toBe(join(elsewhere, 'out/renderer'))
+  })
+})
+
+describe('a request target no URL parser accepts', () => {
+  /** Writes a raw request (what a browser sends for `new WebSocket('ws://host//[')`) and returns the status line. */
+  function raw(port: number, lines: string[]): Promise<string> {
+    return new Promise((ok, fail) => {
+      const s = connect(port, '127.0.0.1', () => s.write(`${lines.join('\r\n')}\r\n\r\n`))
+      let got = ''
+      s.on('data', (d) => (got += d))
+      s.on('end', () => ok(got.split('\r\n')[0]))
+      s.on('close', () => ok(got.split('\r\n')[0]))
+      s.on('error', fail)
+    })
+  }
+  it('gets a 400, as a WebSocket upgrade and as a plain request with /metrics on, and the server lives on', async () => {
+    const s = await startServe({ api: backend, host: '127.0.0.1', port: 0, rendererDir: ui, metrics: { public: false, render: async () => ({ contentType: 'text/plain', body: 'x 1\n' }) } })
+    servers.push(s)
+    const host = `Host: 127.0.0.1:${s.port}`
+    const upgrade = ['GET //[ HTTP/1.1', host, 'Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==']
+    expect(await raw(s.port, upgrade)).toBe('HTTP/1.1 400 Bad Request')
+    expect(await raw(s.port, ['GET //[ HTTP/1.1', host, 'Connection: close'])).toMatch(/^HTTP\/1\.1 400 /)
+    expect((await get(s.port, `127.0.0.1:${s.port}`)).status).toBe(200)
+    expect(await wsStatus(s.port, `127.0.0.1:${s.port}`, s.token)).toBe(101)
   })
 })

@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { AddressInfo } from 'node:net'
 import type { HearthApi } from '../shared/api'
-import { allowedHosts, attachWebSocket, checkHostAndOrigin, newToken, tokenMatches } from './transport/ws-server'
+import { allowedHosts, attachWebSocket, checkHostAndOrigin, newToken, requestUrl, tokenMatches } from './transport/ws-server'
 import { securityHeaders, serveStatic } from './transport/static-files'
 import { builtRendererDir } from './bundle-paths'
 
@@ -58,8 +58,13 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
       res.writeHead(check.status ?? 403, { ...securityHeaders, 'Content-Type': 'text/plain' }).end(check.reason)
       return
     }
-    if (opts.metrics && new URL(req.url ?? '/', 'http://x').pathname === '/metrics') {
-      void serveMetrics(opts.metrics, req, res, token)
+    const url = requestUrl(req)
+    if (!url) {
+      res.writeHead(400, { ...securityHeaders, 'Content-Type': 'text/plain' }).end('bad request target\n')
+      return
+    }
+    if (opts.metrics && url.pathname === '/metrics') {
+      serveMetrics(opts.metrics, req, res, token, url).catch(() => res.destroy())
       return
     }
     if (opts.ui === false) {
@@ -71,7 +76,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
       res.end(`Hearth's UI is not built (${rendererDir}/index.html is missing). Run \`npm run build\`, then reload.`)
       return
     }
-    void serveStatic(rendererDir, req, res)
+    serveStatic(rendererDir, req, res).catch(() => res.destroy())
   })
   const wss = opts.ui === false ? null : attachWebSocket(server, { api: opts.api, token, hosts, log: opts.log })
 
@@ -107,20 +112,20 @@ export function isLoopback(host: string): boolean {
 }
 
 /** A token in `Authorization: Bearer …` (what Prometheus' bearer_token sends) or `?token=`. */
-function givenToken(req: IncomingMessage): string | null {
+function givenToken(req: IncomingMessage, url: URL): string | null {
   const auth = req.headers.authorization
   if (auth?.startsWith('Bearer ')) return auth.slice(7).trim()
-  return new URL(req.url ?? '/', 'http://x').searchParams.get('token')
+  return url.searchParams.get('token')
 }
 
-async function serveMetrics(m: MetricsHandler, req: IncomingMessage, res: ServerResponse, token: string): Promise<void> {
+async function serveMetrics(m: MetricsHandler, req: IncomingMessage, res: ServerResponse, token: string, url: URL): Promise<void> {
   const headers = { ...securityHeaders, 'Cache-Control': 'no-store' }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { ...headers, Allow: 'GET, HEAD' }).end()
     return
   }
   const local = isLoopback(req.socket.remoteAddress ?? '')
-  if (!m.public && !local && !tokenMatches(givenToken(req), token)) {
+  if (!m.public && !local && !tokenMatches(givenToken(req, url), token)) {
     res.writeHead(401, { ...headers, 'Content-Type': 'text/plain' }).end('metrics need the token from other machines (Authorization: Bearer TOKEN), or start with --metrics-public\n')
     return
   }

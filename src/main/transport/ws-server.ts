@@ -67,6 +67,18 @@ export interface RequestCheck {
 }
 
 /** Host must be one of ours; Origin, when a browser sends one, must be this very server. */
+/**
+ * The request's URL, or null for a target no URL parser accepts ("//[" is one): a request line
+ * is the client's to write, and one that throws must cost the server a 400, not its life.
+ */
+export function requestUrl(req: IncomingMessage): URL | null {
+  try {
+    return new URL(req.url ?? '/', 'http://x')
+  } catch {
+    return null
+  }
+}
+
 export function checkHostAndOrigin(req: IncomingMessage, hosts: Set<string>): RequestCheck {
   const host = (req.headers.host ?? '').toLowerCase()
   if (!hosts.has(host)) return { ok: false, status: 421, reason: `foreign Host header ${JSON.stringify(host)}` }
@@ -94,11 +106,13 @@ export interface WsOptions {
 export function attachWebSocket(server: Server, opts: WsOptions): WebSocketServer {
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxClientMessageBytes })
   server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://x')
+    const url = requestUrl(req)
     const refuse = (status: number, reason: string) => {
       opts.log?.(`refused WebSocket from ${req.socket.remoteAddress}: ${reason}`)
-      socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+      const text = status === 400 ? 'Bad Request' : status === 401 ? 'Unauthorized' : 'Forbidden'
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
     }
+    if (!url) return refuse(400, 'a request target that is no URL')
     if (url.pathname !== '/ws') return refuse(404, `no WebSocket at ${url.pathname}`)
     const check = checkHostAndOrigin(req, opts.hosts())
     if (!check.ok) return refuse(check.status ?? 403, check.reason ?? 'refused')
