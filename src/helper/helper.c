@@ -45,17 +45,33 @@ static volatile sig_atomic_t got_term;
  * with requests it never reads the answers to) must not hold it for ever: it counts as gone. */
 #define STALLED_CLIENT_MS 30000 /* cfg.stalled_client_ms; test builds may shorten it */
 
+/* Time this request has spent waiting for the client to read: the limit is one budget for the
+ * whole request, not one per line (a client reading a line every 29 s would hold it for ever). */
+static long long waited_ms;
+static uint64_t cur_id; /* the request being answered (below); 0 between requests */
+
+static long long now_mono_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 static void write_all(const char *buf, size_t len)
 {
+	if (!cur_id)
+		waited_ms = 0; /* between requests no lock is held: each line has the whole limit */
 	while (len > 0) {
 		/* Wait for room first, then write no more than PIPE_BUF: on a pipe that write cannot
 		 * block once poll said there is room. */
 		struct pollfd p = { .fd = 1, .events = POLLOUT };
-		int ready = poll(&p, 1, cfg.stalled_client_ms);
+		long long left = cfg.stalled_client_ms - waited_ms, t0 = now_mono_ms();
+		int ready = left > 0 ? poll(&p, 1, (int)left) : 0;
+		waited_ms += now_mono_ms() - t0;
 		if (ready < 0 && errno == EINTR && !got_term)
 			continue;
 		if (ready == 0)
-			fprintf(stderr, "hearth-helper: the client read nothing for %d s; exiting as if it had gone\n",
+			fprintf(stderr, "hearth-helper: the client read too slowly (%d s of waiting for one request); exiting as if it had gone\n",
 				cfg.stalled_client_ms / 1000);
 		if (ready <= 0 || (p.revents & (POLLERR | POLLNVAL)))
 			_exit(0); /* the client is gone: nothing left to answer (the journal recovers) */
@@ -72,7 +88,6 @@ static void write_all(const char *buf, size_t len)
 /* A request gets exactly one final line (ok or err), held back until its verb has returned and
  * cleaned up, so that a client which sees the reply also sees its effects (or their absence).
  * A second final line for the same request is a bug in a verb: it is dropped, not sent. */
-static uint64_t cur_id;  /* the request being answered; 0 between requests */
 static int cur_final;    /* its final line is held in `deferred` */
 static int cur_ok;       /* and that line is ok */
 static char deferred[HP_MAX_LINE * 2];
@@ -97,6 +112,13 @@ static void vreply(uint64_t id, const char *head, const char *fmt, va_list ap)
 			n = (int)sizeof line - 2;
 	}
 	line[n++] = '\n';
+	if (!strcmp(head, "progress")) {
+		/* Progress is news, not an answer: dropped when the client has no room for it, so a
+		 * slow reader never paces the work (and the lock it may hold). */
+		struct pollfd p = { .fd = 1, .events = POLLOUT };
+		if (poll(&p, 1, 0) != 1 || !(p.revents & POLLOUT))
+			return;
+	}
 	int final = !strcmp(head, "ok") || !strcmp(head, "err");
 	if (final && cur_id && id == cur_id) {
 		if (cur_final) {
@@ -614,12 +636,14 @@ static int run_request(const struct hp_request *req)
 	cur_id = req->id;
 	cur_final = cur_ok = 0;
 	busy_cancelled = 0;
+	waited_ms = 0;
 	if (handlers[req->verb])
 		handlers[req->verb](req);
 	if (!cur_final)
 		reply_err(req->id, "INTERNAL", NULL, "the helper gave no answer to %s", hp_verb_name(req->verb));
 	flush_deferred();
 	cur_id = 0;
+	waited_ms = 0;
 	return cur_ok;
 }
 

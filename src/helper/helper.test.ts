@@ -1,7 +1,7 @@
 // The helper end to end, as root, inside private mount namespaces (see harness.ts).
 import { createHash } from 'node:crypto'
 import { spawn, spawnSync } from 'node:child_process'
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { HearthError } from '../shared/api'
@@ -295,6 +295,42 @@ describe('a client that stops reading', () => {
     expect(hearthMounts(ns.mountinfo()), JSON.stringify(off)).toEqual(mountsBefore)
     expect(sha(readFileSync(big.path))).toBe(big.hash)
   }, 40_000)
+})
+
+describe('a client that reads slowly', () => {
+  it('does not pace a stage (and the lock it holds): progress it has no room for is dropped, and waits add up per request', async () => {
+    ns = await openNamespace()
+    // 1 GiB, sparse (a GGUF magic, then holes): the copy outlasts the first 200 ms, after which
+    // every 8 MiB chunk has a progress line to send.
+    const big = join(ns.dir, 'slow.gguf')
+    writeFileSync(big, ggufBytes(4096), { mode: 0o644 })
+    truncateSync(big, 1024 * 1024 * 1024)
+    // A one-page pipe as stdout, read a page every 1.5 s: each write waits less than the 2 s
+    // limit, so before, every chunk's progress line waited for the reader (~100 chunks, minutes).
+    const driver = `
+import fcntl, os, subprocess, sys, time
+r, w = os.pipe()
+fcntl.fcntl(w, 1031, 4096)
+p = subprocess.Popen(sys.argv[2:], stdin=subprocess.PIPE, stdout=w, stderr=subprocess.DEVNULL)
+os.close(w)
+p.stdin.write(("1 stage path=%s\\n" % sys.argv[1]).encode()); p.stdin.flush()
+t0 = time.time(); got = b""
+while not any(l.startswith((b"1 ok", b"1 err")) for l in got.split(b"\\n")) and time.time() - t0 < 60:
+    time.sleep(1.5)
+    d = os.read(r, 4096)
+    if not d: break
+    got += d
+print("%.1f" % (time.time() - t0)); print(got.decode().splitlines()[-1])
+p.stdin.close(); p.wait()
+`
+    const r = spawnSync('python3', ['-c', driver, big, ...ns.helperArgv(['--test-stall-ms', '2000'])], { encoding: 'utf8', timeout: 90_000 })
+    const [secs, last] = r.stdout.trim().split('\n')
+    expect(last, r.stderr).toMatch(/^1 ok /)
+    expect(Number(secs)).toBeLessThan(15)
+    await ns.helper().request('off')
+    expect(hearthMounts(ns.mountinfo()).filter((l) => l.includes(ns.dir))).toEqual([])
+    expect(statSync(big).size).toBe(1024 * 1024 * 1024)
+  }, 120_000)
 })
 
 describe('sysctl', () => {
