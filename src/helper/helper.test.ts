@@ -375,25 +375,44 @@ describe('sysctl', () => {
     expect((await refusal(user.request('sysctl-set', { key, value: '192529' }))).code).toBe('PERMISSION')
     await user.request('sysctl-set', { key, value: '192530' })
     expect(live()).toBe('192530\n')
-    // persisted: not below what the system has, and the file is the user's own
+    // persisted: not below what the system has, and each key is its writer's
     expect((await refusal(user.request('sysctl-persist', { key, value: '8192' }))).message).toMatch(/persisted at 192530 or more/)
     expect(readdirSync(ns.sysctlD)).toEqual([])
     await user.request('sysctl-persist', { key, value: '524288' })
     const conf = join(ns.sysctlD, '60-hearth-inotify.conf')
-    expect(readFileSync(conf, 'utf8')).toMatch(/^# Written by Hearth for uid 65534 /)
+    expect(readFileSync(conf, 'utf8')).toContain(`# ${key}: uid 65534\n${key} = 524288\n`)
     const other = ns.helper({ uid: 65533 })
-    for (const fields of [{ key, clear: '1' }, { key: 'fs.inotify.max_user_instances', value: '1024' }]) {
+    for (const fields of [{ key, clear: '1' }, { key, value: '1048576' }]) {
       const e = await refusal(other.request('sysctl-persist', fields))
       expect(e.code).toBe('PERMISSION')
-      expect(e.message).toMatch(/written through Hearth by uid 65534/)
+      expect(e.message).toMatch(/max_user_watches in .* was written through Hearth by uid 65534/)
     }
     expect(readFileSync(conf, 'utf8')).toContain(`${key} = 524288\n`)
-    // root may lower and remove
+    // root's key in the same file stays root's: the user may neither clear nor lower it
     const root = ns.helper()
+    const instances = 'fs.inotify.max_user_instances'
+    await root.request('sysctl-persist', { key: instances, value: '1024' })
+    for (const fields of [{ key: instances, clear: '1' }, { key: instances, value: '128' }])
+      expect((await refusal(user.request('sysctl-persist', fields))).message).toMatch(/max_user_instances in .* was written through Hearth by uid 0/)
+    expect(readFileSync(conf, 'utf8')).toContain(`# ${instances}: uid 0\n${instances} = 1024\n`)
+    await user.request('sysctl-persist', { key, clear: '1' }) // the user's own key is theirs to clear
+    expect(readFileSync(conf, 'utf8')).not.toContain(key)
+    await root.request('sysctl-persist', { key: instances, clear: '1' })
+    expect(readdirSync(ns.sysctlD)).toEqual([])
+
+    // A user's raise that an administrator raised further since is no longer theirs to lower,
+    // by sysctl-set or by off.
+    await user.request('sysctl-set', { key, value: '524288' })
+    writeFileSync(join(ns.procSys, 'fs/inotify/max_user_watches'), '1000000\n') // the admin, outside Hearth
+    expect((await refusal(user.request('sysctl-set', { key, value: '192530' }))).message).toMatch(/raised from 1000000 through Hearth, not lowered/)
+    const off = await user.request('off')
+    expect(off.items.find((i) => i.kind === 'sysctl')?.fields).toMatchObject({ key, left: '1000000', 'changed-outside': '1' })
+    expect(live()).toBe('1000000\n')
+    writeFileSync(join(ns.procSys, 'fs/inotify/max_user_watches'), '192530\n')
+
+    // root may lower and remove
     await root.request('sysctl-set', { key, value: '8192' })
     expect(live()).toBe('8192\n')
-    await root.request('sysctl-persist', { key, clear: '1' })
-    expect(readdirSync(ns.sysctlD)).toEqual([])
     await root.request('off')
     expect(live()).toBe('192530\n')
   })

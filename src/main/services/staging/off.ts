@@ -91,7 +91,11 @@ export function createUndoAll(deps: StagingDeps, state: StagingStateStore) {
       result.unstaged = r.items.filter((i) => i.kind === 'unstaged').map((i) => i.fields.path)
       result.lazy = r.items.filter((i) => i.kind === 'lazy').map((i) => ({ path: i.fields.path, holders: i.fields.holders }))
       result.unlocked += Number(r.fields.unlocked)
-      result.sysctlsRestored = r.items.filter((i) => i.kind === 'sysctl').map((i) => ({ key: i.fields.key, value: Number(i.fields.restored) }))
+      const sysctls = r.items.filter((i) => i.kind === 'sysctl')
+      result.sysctlsRestored = sysctls.filter((i) => i.fields.restored !== undefined).map((i) => ({ key: i.fields.key, value: Number(i.fields.restored) }))
+      // raised again outside Hearth since Hearth changed it: left at that value, and said so
+      for (const i of sysctls.filter((x) => x.fields['changed-outside'] === '1'))
+        result.problems.push(`${i.fields.key}: left at ${i.fields.left}, as it was changed outside Hearth after Hearth set it`)
       result.pressureReleasedBytes = Number(r.fields['pressure-released-bytes'] ?? 0)
       result.cgroupsRemoved = Number(r.fields['cgroups-removed'] ?? 0)
       result.failed += Number(r.fields.failed) + Number(r.fields['sysctl-failed'])
