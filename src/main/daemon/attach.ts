@@ -44,6 +44,18 @@ export async function findDaemon(env: Env, timeoutMs = 3000): Promise<Found> {
     } catch {
       continue // nothing listens there (ENOENT, ECONNREFUSED: a dead daemon's socket)
     }
+    // Where no private runtime directory exists the socket lies in /tmp, where another user can
+    // put one first: the kernel's word for who listens, not the daemon's own, decides.
+    let peerUid: number | undefined
+    try {
+      peerUid = client.peer()?.uid
+    } catch {
+      peerUid = undefined
+    }
+    if (peerUid !== currentUid()) {
+      client.close()
+      continue
+    }
     try {
       const info = await withTimeout(client.api.daemonInfo(), timeoutMs, socketPath)
       if (info.uid === currentUid() && info.configDir === wantConfig) return { attached: { client, info, socketPath } }

@@ -6,7 +6,7 @@ import { chmodSync, unlinkSync } from 'node:fs'
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { HearthError, type HearthApi } from '../../shared/api'
 import { createRpcClient, maxClientMessageBytes, serveConnection, type ClientMessage, type ServerMessage } from '../../shared/rpc'
-import { peerCredOf } from '../sys/peer-cred'
+import { peerCredOf, type PeerCred } from '../sys/peer-cred'
 
 /** Largest message a client accepts from the daemon (a catalog of thousands of models is a few MiB). */
 const maxServerMessageBytes = 256 * 1024 * 1024
@@ -139,6 +139,8 @@ export interface UnixClient {
   /** Resolves when the connection ends (the daemon stopped, or close()) */
   closed: Promise<void>
   close(): void
+  /** Who the kernel says listens at the other end (null where Node hides the descriptor) */
+  peer(): PeerCred | null
 }
 
 /** Connects to a daemon socket; rejects (ENOENT, ECONNREFUSED …) when none listens there. */
@@ -178,7 +180,7 @@ export function connectUnix(path: string, timeoutMs = 2000): Promise<UnixClient>
         })
       })
       socket.on('error', () => socket.destroy())
-      resolve({ api: client.api, closed, close: () => socket.end() })
+      resolve({ api: client.api, closed, close: () => socket.end(), peer: () => peerCredOf(socket) })
     })
   })
 }
