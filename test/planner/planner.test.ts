@@ -120,3 +120,26 @@ describe('solver', () => {
     expect(r.suggestions.map((s) => s.flags)).toContain('--cpu-moe')
   })
 })
+
+describe('exports of a model whose file name is hostile', () => {
+  it('compose keeps the name a name: no injected keys, the binds exactly the folders', async () => {
+    const { parse } = await import('yaml')
+    const path = '/models/dl/evil"\n    privileged: true\n    pid: host\n    labels:\n#.gguf'
+    const dirPath = '/models/a:/a:ro", "/:/host"] #'
+    const r = planModels(
+      [
+        { shape: { ...shapes['chat-3b'], path }, ngl: 999, options: { ctx: 4096 } },
+        { shape: { ...shapes['chat-3b'], path: `${dirPath}/m.gguf` }, ngl: 999, options: { ctx: 4096 } },
+      ],
+      24576,
+      '24 GB',
+    )
+    const doc = parse(r.exports.compose, { uniqueKeys: true }) as { services: Record<string, Record<string, unknown>> }
+    const [a, b] = Object.values(doc.services)
+    expect(Object.keys(a).sort()).toEqual(['deploy', 'environment', 'image', 'ports', 'volumes'])
+    expect((a.environment as Record<string, string>).LLAMA_ARG_MODEL).toBe(path)
+    expect(a.volumes).toEqual([{ type: 'bind', source: path.slice(0, path.lastIndexOf('/')), target: path.slice(0, path.lastIndexOf('/')), read_only: true }])
+    expect(b.volumes).toEqual([{ type: 'bind', source: dirPath, target: dirPath, read_only: true }])
+    expect(JSON.stringify(doc)).not.toMatch(/"privileged"|"\/:\/host"/)
+  })
+})

@@ -159,6 +159,8 @@ function envOf(p: ModelPlan, port: number, gate: FlagGate, llama?: LlamaCapabili
 const serviceName = (p: ModelPlan, i: number) =>
   (p.path.split('/').pop() ?? `model${i}`).replace(/\.gguf$/i, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || `model${i}`
 
+const yamlString = (v: string) => JSON.stringify(v)
+
 const dirOf = (path: string) => path.slice(0, path.lastIndexOf('/')) || '/'
 
 /**
@@ -168,10 +170,13 @@ const dirOf = (path: string) => path.slice(0, path.lastIndexOf('/')) || '/'
 function ollamaOf(p: ModelPlan): string {
   const g = gpuPlacement(p)
   const lines: string[] = []
+  // A Modelfile is lines: a path with a line break (or another control character) would write
+  // instructions of its own. It is named, not written.
+  const from = (path: string) => (/[\x00-\x1f\x7f]/.test(path) ? `# cannot name ${JSON.stringify(path)} in a Modelfile (it holds a line break or another control character): rename the file` : `FROM ${path}`)
   // Ollama picks cards for the whole server, not per model: say which ones to let it see.
   if (g) lines.push(`# start ollama with CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES=${g.visible.join(',')}`)
-  if (p.projector || p.draft) lines.push(`FROM ${p.path}`)
-  if (p.projector) lines.push(`FROM ${p.projector.path}`)
+  if (p.projector || p.draft) lines.push(from(p.path))
+  if (p.projector) lines.push(from(p.projector.path))
   if (p.draft) lines.push(`# no draft model: Ollama does not do speculative decoding (${p.draft.name} is left out)`)
   lines.push(`PARAMETER num_gpu ${p.ngl}`, `PARAMETER num_ctx ${p.ctxPerSlot}`)
   return lines.join('\n')
@@ -194,9 +199,12 @@ export function planExports(plans: ModelPlan[], opts: { firstPort?: number; llam
       `  ${name}:`,
       '    image: ghcr.io/ggml-org/llama.cpp:server-cuda',
       `    ports: ["${port}:${port}"]`,
-      `    volumes: [${dirs.map((d) => `"${d}:${d}:ro"`).join(', ')}]`,
+      // Every value a path can reach is a JSON string (a valid YAML double-quoted scalar): a
+      // model named `x"\n    privileged: true` stays a name. Binds in the long form, as the
+      // short "a:b:ro" cannot hold a path with a colon.
+      `    volumes: [${dirs.map((d) => `{ type: bind, source: ${yamlString(d)}, target: ${yamlString(d)}, read_only: true }`).join(', ')}]`,
       '    environment:',
-      ...Object.entries(envOf(p, port, gate, opts.llama)).map(([k, v]) => `      ${k}: "${v}"`),
+      ...Object.entries(envOf(p, port, gate, opts.llama)).map(([k, v]) => `      ${k}: ${yamlString(v)}`),
       `    deploy: { resources: { reservations: { devices: [{ driver: nvidia, ${devices}, capabilities: [gpu] }] } } }`,
     )
     env.push(`# ${name}`, ...Object.entries({ ...placementEnv(p), ...envOf(p, port, gate, opts.llama) }).map(([k, v]) => `${k}=${q(v)}`))
