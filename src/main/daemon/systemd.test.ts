@@ -38,6 +38,11 @@ describe('systemd units', () => {
     })
   }
 
+  it('refuses a launcher path with a line break (it would write directives of its own)', () => {
+    expect(() => unitText('user', ['/opt/hearth dir\nExecStartPre=/bin/touch /tmp/pwned', '--cli'])).toThrow(/a line break in the command/)
+    expect(unitText('user', ['/opt/hearth dir/hearth'])).toContain('ExecStart="/opt/hearth dir/hearth" daemon --autostart')
+  })
+
   it('the verifier speaks up about a broken unit (so silence above means something)', () => {
     const broken = unitText('system', hearth).replace('IOSchedulingPriority=7', 'IOSchedulingPriority=9')
     expect(verify('system', broken).output).toMatch(/IO priority/)

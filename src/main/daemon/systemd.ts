@@ -1,5 +1,6 @@
 // The systemd units `hearth service install` writes (and the packages ship): a user unit for
 // desktops, a system unit for GPU servers (pins and folders in /etc/hearth/settings.json).
+import { HearthError } from '../../shared/errors'
 import { xdgConfigHome, type Env } from '../paths'
 import { join } from 'node:path'
 
@@ -13,6 +14,8 @@ export function unitPath(scope: ServiceScope, env: Env): string {
 
 /** One ExecStart word, quoted the way systemd.syntax(7) reads it. */
 function execWord(arg: string): string {
+  // A unit is lines: a line break in the launcher's path would start directives of its own.
+  if (/[\n\r\0]/.test(arg)) throw new HearthError('BAD_INPUT', `cannot write a systemd unit for ${JSON.stringify(arg)}: a line break in the command; move Hearth to a path without one`)
   if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg.replace(/%/g, '%%')
   return `"${arg.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/%/g, '%%').replace(/\$/g, '$$$$')}"`
 }
