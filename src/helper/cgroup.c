@@ -93,6 +93,8 @@ int cgroup_remove_all(int *removed)
 	}
 	if (removed)
 		*removed = done;
+	if (parent_path[0])
+		rmdir(parent_path); /* the hearth/ folder too, once no helper has a cgroup in it */
 	return failed;
 }
 
@@ -157,6 +159,21 @@ void verb_cgroup_create(const struct hp_request *r)
 		char own[PATH_MAX];
 		if (memory_cgroup_of(getpid(), own, sizeof own) < 0) {
 			reply_err(r->id, "UNSUPPORTED", NULL, "this helper's memory cgroup is not in /proc/self/cgroup");
+			return;
+		}
+		/* Before Linux 5.11 a v1 hierarchy could be flat (use_hierarchy=0): a child's usage would
+		 * then not count against the app's cgroup, and the lab's limit could exceed it. */
+		char flag[PATH_MAX + 64], v = '1';
+		snprintf(flag, sizeof flag, "%s%s/memory.use_hierarchy", MEMORY_ROOT, own);
+		FILE *f = fopen(flag, "re");
+		if (f) {
+			if (fread(&v, 1, 1, f) != 1)
+				v = '0';
+			fclose(f);
+		}
+		if (v != '1') {
+			reply_err(r->id, "UNSUPPORTED", NULL,
+				  "%s is not 1: a lab cgroup there would not count against this session's limits; use --limit-by pressure", flag);
 			return;
 		}
 		snprintf(parent_path, sizeof parent_path, "%s%s/hearth", MEMORY_ROOT, own);
