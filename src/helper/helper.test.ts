@@ -233,7 +233,9 @@ describe('hostile input', () => {
       expect(sha(readFileSync(ns.inside(join(d, 'racy.gguf'))))).toBe(plain.hash)
       await h.request('off')
     }
+    const racerGone = new Promise((ok) => racer.once('exit', ok))
     racer.kill('SIGKILL')
+    await racerGone
     await h.request('off')
     expect(sha(readFileSync(target.path))).toBe(target.hash)
     expect(hearthMounts(ns.mountinfo())).toHaveLength(0)

@@ -143,7 +143,8 @@ export async function openNamespace(): Promise<Namespace> {
       for (const c of clients) c.kill('SIGKILL')
       holder.kill('SIGKILL')
       await new Promise((r) => holder.once('exit', r))
-      rmSync(dir, { recursive: true, force: true })
+      // A killed shell's last child (a racer's ln or mv) may still write a file for a moment.
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 })
     },
   }
 }
