@@ -10,6 +10,15 @@ import { llamaShape } from './helpers/model-shapes'
 
 const root = new URL('..', import.meta.url).pathname
 const isRoot = process.getuid?.() === 0
+const hearth = `node ${join(root, 'bin/hearth.js')}`
+
+/** What the helper stages (model files only): a GGUF v3 magic in front of random bytes. */
+function stageableBytes(n: number): Buffer {
+  const bytes = randomBytes(n)
+  bytes.write('GGUF', 0, 'latin1')
+  bytes.writeUInt32LE(3, 4)
+  return bytes
+}
 
 describe.skipIf(!isRoot)('hearth stage / status / off (root, unshare -m)', () => {
   it('stages a file, reports it staged from mountinfo, and off leaves nothing', () => {
@@ -17,12 +26,8 @@ describe.skipIf(!isRoot)('hearth stage / status / off (root, unshare -m)', () =>
     const dir = mkdtempSync(join(root, 'tmp-stage-cli-'))
     try {
       const file = join(dir, 'model one.gguf')
-      // The helper stages model files only: a GGUF v3 magic in front of random bytes.
-      const bytes = randomBytes(4 << 20)
-      bytes.write('GGUF', 0, 'latin1')
-      bytes.writeUInt32LE(3, 4)
+      const bytes = stageableBytes(4 << 20)
       writeFileSync(file, bytes)
-      const hearth = `node ${join(root, 'bin/hearth.js')}`
       const script = [
         `${hearth} stage --json "${file}" > /dev/null`,
         `${hearth} status --json "${file}"`,
@@ -55,11 +60,7 @@ describe.skipIf(!isRoot)('hearth stage / status / off (root, unshare -m)', () =>
       mkdirSync(join(dir, 'models'))
       await writeGguf(join(dir, 'models', 'tiny.gguf'), llamaShape({ layers: 2, embd: 256, heads: 4, headsKv: 2, ff: 512, vocab: 2048, fileType: 'Q8_0', name: 'tiny-one' }))
       const loose = join(dir, 'loose.gguf')
-      const bytes = randomBytes(1 << 20)
-      bytes.write('GGUF', 0, 'latin1')
-      bytes.writeUInt32LE(3, 4)
-      writeFileSync(loose, bytes)
-      const hearth = `node ${join(root, 'bin/hearth.js')}`
+      writeFileSync(loose, stageableBytes(1 << 20))
       const script = [
         `${hearth} models --add-folder "${dir}/models" > /dev/null`,
         `${hearth} stage tiny "${loose}" > /dev/null`,

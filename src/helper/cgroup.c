@@ -220,17 +220,22 @@ void verb_cgroup_create(const struct hp_request *r)
 	reply_ok(r->id, "id=%u path=%s/%s limit-bytes=%s", seq, enc(parent_path), enc(name), limit);
 }
 
+/* Whether cgroup `seq` is one of this helper's; answers NOT_FOUND when it is not. */
+static int made_here(const struct hp_request *r, unsigned seq)
+{
+	for (int i = 0; i < MAX_CGROUPS; i++)
+		if (seq != 0 && live[i] == seq)
+			return 1;
+	reply_err(r->id, "NOT_FOUND", NULL, "cgroup %u was not made by this helper", seq);
+	return 0;
+}
+
 /* cgroup-remove id=N: removes one of this helper's cgroups once no process is left in it. */
 void verb_cgroup_remove(const struct hp_request *r)
 {
 	unsigned seq = (unsigned)hp_num(r, "id", 0);
-	int mine = 0;
-	for (int i = 0; i < MAX_CGROUPS; i++)
-		mine |= live[i] == seq && seq != 0;
-	if (!mine) {
-		reply_err(r->id, "NOT_FOUND", NULL, "cgroup %u was not made by this helper", seq);
+	if (!made_here(r, seq))
 		return;
-	}
 	if (remove_seq(seq) < 0) {
 		reply_err(r->id, errno == EBUSY ? "BUSY" : "IO", NULL, "cannot remove cgroup %u: %s", seq,
 			  errno == EBUSY ? "processes still run in it" : strerror(errno));
@@ -264,13 +269,8 @@ void verb_cgroup_join(const struct hp_request *r)
 {
 	unsigned seq = (unsigned)hp_num(r, "id", 0);
 	pid_t pid = (pid_t)hp_num(r, "pid", 0);
-	int mine = 0;
-	for (int i = 0; i < MAX_CGROUPS; i++)
-		mine |= live[i] == seq && seq != 0;
-	if (!mine) {
-		reply_err(r->id, "NOT_FOUND", NULL, "cgroup %u was not made by this helper", seq);
+	if (!made_here(r, seq))
 		return;
-	}
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd < 0) {
 		reply_err(r->id, "NOT_FOUND", NULL, "no process %d", (int)pid);
